@@ -1,0 +1,5 @@
+"""``python -m actscope`` runs the command-line interface."""
+
+from actscope.cli import main
+
+main()
