@@ -1,0 +1,39 @@
+"""The ``actscope`` command: thin commands over the public API.
+
+Each module of this package adds its commands to :data:`actscope.cli.app.app`. User
+mistakes (bad options, unreadable videos, unknown models) print one line to stderr and exit
+with code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from actscope.cli import video  # noqa: F401 - registers its commands
+from actscope.cli.app import USER_ERROR, app, err, print_error
+from actscope.errors import ActscopeError
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; map user errors to one line on stderr and exit code 2."""
+    try:
+        code = app.main(args=argv, prog_name="actscope", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help())
+        code = 0
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        print_error(f"{exc.format_message()}{hint}")
+        code = USER_ERROR
+    except click.ClickException as exc:
+        print_error(exc.format_message())
+        code = USER_ERROR
+    except ActscopeError as exc:
+        print_error(exc)
+        code = USER_ERROR
+    except (KeyboardInterrupt, click.Abort):
+        err.print("interrupted")
+        code = 130
+    sys.exit(code or 0)

@@ -1,0 +1,137 @@
+"""One registry for every model family, in the style of timm and torchvision.
+
+A model is a plain ``nn.Module`` built by a typed function decorated with
+:func:`register_model`; its entry carries the default input it expects and the trained
+weights known for it. A reader follows a call, not a string: ``create_model("x3d_s")`` calls
+the decorated builder with keyword arguments, nothing more.
+
+This module only describes models; reading checkpoint files happens elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from torch import nn
+
+from actscope.errors import ModelError
+
+Family = Literal["skeleton", "cnn3d", "cnn2d", "transformer"]
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """RGB clip input ``(C, T, H, W)``: ``frames`` sampled ``stride`` frames apart,
+    ``size`` x ``size`` pixels after resizing the short side to ``resize`` pixels, normalised
+    by ``mean``/``std`` (per channel, on [0, 1] values)."""
+
+    frames: int
+    stride: int
+    size: int
+    resize: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class SkeletonInput:
+    """Skeleton input ``(C, T, V, M)``: ``channels`` coordinates per joint of ``layout``,
+    ``frames`` time steps, up to ``persons`` people."""
+
+    layout: str
+    frames: int
+    channels: int
+    persons: int = 1
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Trained weights for a model: where they come from and what they were trained for.
+
+    ``source`` is one of ``package:<file>`` (shipped inside actscope, offline),
+    ``torchvision:<Enum.MEMBER>``, ``hf:<hub id>`` or ``url:<address>`` (the last three
+    need a network connection or a local copy given by path).
+    """
+
+    name: str
+    source: str
+    classes: tuple[str, ...]
+    licence: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    dataset: str = ""
+
+    @property
+    def offline(self) -> bool:
+        return self.source.startswith("package:")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its builder, family, default input and known weights."""
+
+    name: str
+    family: Family
+    builder: Callable[..., nn.Module]
+    input: VideoInput | SkeletonInput
+    weights: tuple[WeightsInfo, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        doc = (self.builder.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(
+    name: str,
+    *,
+    family: Family,
+    input: VideoInput | SkeletonInput,
+    weights: tuple[WeightsInfo, ...] = (),
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator registering a builder under ``name``; the builder is returned unchanged."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        _REGISTRY[name] = ModelEntry(name, family, builder, input, tuple(weights))
+        return builder
+
+    return decorate
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The entry for ``name``; a :class:`ModelError` lists the known names when it is unknown."""
+    _load_families()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build model ``name`` with random weights; ``kwargs`` go to its builder
+    (e.g. ``num_classes``)."""
+    return get_entry(name).builder(**kwargs)
+
+
+def list_models(family: Family | None = None) -> list[ModelEntry]:
+    """Registered models, sorted by name, optionally of one ``family``."""
+    _load_families()
+    return [e for _, e in sorted(_REGISTRY.items()) if family is None or e.family == family]
+
+
+# Modules whose import registers models; each family adds itself here.
+FAMILY_MODULES: list[str] = []
+
+
+def _load_families() -> None:
+    import importlib
+
+    for module in FAMILY_MODULES:
+        importlib.import_module(module)
