@@ -126,12 +126,24 @@ def list_models(family: Family | None = None) -> list[ModelEntry]:
     return [e for _, e in sorted(_REGISTRY.items()) if family is None or e.family == family]
 
 
-# Modules whose import registers models; each family adds itself here.
-FAMILY_MODULES: list[str] = []
-
-
 def _load_families() -> None:
-    import importlib
+    """Import every module of :mod:`actscope.models` once, which registers its builders.
 
-    for module in FAMILY_MODULES:
-        importlib.import_module(module)
+    Family modules therefore import heavy optional dependencies (transformers) inside their
+    builders, never at module level.
+    """
+    global _LOADED
+    if _LOADED:
+        return
+    import importlib
+    import pkgutil
+
+    import actscope.models as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_") and module.name != "registry":
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    _LOADED = True
+
+
+_LOADED = False
