@@ -1,0 +1,603 @@
+"""The training loop: one plain loop for every model family.
+
+The loop sees an ``nn.Module`` mapping a batch to logits ``(N, K)`` and datasets yielding
+``(input, label)``. Per step: forward (under autocast when ``amp``), label-smoothed
+cross-entropy, backward, optional gradient clipping, optimizer and per-step schedule. After
+each epoch: evaluation, one line in ``metrics.jsonl``, ``best.pt`` when the monitored metric
+improves, ``last.pt``, early stopping.
+
+A run folder holds ``config.yaml``, ``metrics.jsonl``, ``last.pt`` (everything needed to
+resume) and ``best.pt`` (weights for inference). ``last.pt`` is also written every
+``checkpoint_every`` steps and when the run is interrupted (SIGINT / Ctrl-C), and
+``resume=True`` continues from it exactly: same batches, same augmentation, same dropout,
+same result (see ``docs/engine.md`` for what was measured).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from actscope.engine.checkpoint import (
+    atomic_write_text,
+    check_compatible,
+    load_checkpoint,
+    load_model_state,
+    make_checkpoint,
+    save_checkpoint,
+)
+from actscope.engine.config import TrainConfig, save_config
+from actscope.engine.data import EpochBatchSampler, batches_per_epoch, make_loader
+from actscope.engine.device import autocast, make_scaler, resolve_device, set_determinism, to_device
+from actscope.engine.evaluate import eval_loader, predict_scores
+from actscope.engine.metrics import EvalReport, compute_report
+from actscope.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
+from actscope.errors import ConfigError, DatasetError
+
+logger = logging.getLogger(__name__)
+
+# Config keys that may change between a run and its resumption. None of them changes the
+# result on the same device, except ``device`` itself (CPU and CUDA kernels differ in the last
+# bits). ``threads`` is not among them: it changes CPU results (see docs/engine.md).
+RESUMABLE_CHANGES = ("out_dir", "progress", "workers", "device", "checkpoint_every")
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or early-stopped) run produced."""
+
+    out_dir: Path
+    epochs: int
+    steps: int
+    stopped_early: bool
+    best_metric: float | None
+    best_epoch: int | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    report: EvalReport | None = None
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.out_dir / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.out_dir / "best.pt"
+
+
+def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
+    """Seed everything from ``config.seed``, then build ``config.model`` from the registry
+    with ``config.model_kwargs``: the same config always gives the same initial weights."""
+    from actscope.models import create_model
+
+    seed_everything(config.seed)
+    return create_model(config.model, num_classes=num_classes, **config.model_kwargs)
+
+
+def train(
+    config: TrainConfig,
+    model: nn.Module,
+    train_set: Dataset,
+    val_set: Dataset | None,
+    class_names: Sequence[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    input_spec: Mapping[str, Any] | None = None,
+    normalization: Mapping[str, Any] | None = None,
+    collate_fn: Callable | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train_set``, evaluating on ``val_set`` after each epoch.
+
+    ``resume=True`` continues the run in ``config.out_dir`` from its ``last.pt``; without it
+    a folder that already holds a run is refused unless ``overwrite=True``. ``input_spec``
+    and ``normalization`` are stored in the checkpoints for inference. On SIGINT (Ctrl-C)
+    the run saves ``last.pt`` after the current step and raises ``KeyboardInterrupt``.
+    """
+    trainer = Trainer(
+        config,
+        model,
+        train_set,
+        val_set,
+        class_names,
+        input_spec=input_spec,
+        normalization=normalization,
+        collate_fn=collate_fn,
+    )
+    return trainer.fit(resume=resume, overwrite=overwrite)
+
+
+class Trainer:
+    """State of one run; :meth:`fit` is the loop. Use :func:`train` unless you need hooks."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        model: nn.Module,
+        train_set: Dataset,
+        val_set: Dataset | None,
+        class_names: Sequence[str],
+        *,
+        input_spec: Mapping[str, Any] | None = None,
+        normalization: Mapping[str, Any] | None = None,
+        collate_fn: Callable | None = None,
+    ) -> None:
+        self.config = config.validate()
+        self.out_dir = Path(config.out_dir)
+        self.train_set = train_set
+        self.val_set = val_set
+        self.class_names = [str(c) for c in class_names]
+        self.input_spec = dict(input_spec or {})
+        self.normalization = dict(normalization or {})
+        self.collate_fn = collate_fn
+        self.train_size = len(train_set)  # type: ignore[arg-type]
+        if self.train_size == 0:
+            raise DatasetError("the training set is empty; check the dataset and protocol")
+
+        set_determinism(config.threads, config.deterministic)
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.steps_per_epoch = batches_per_epoch(
+            self.train_size, config.batch_size, config.drop_last
+        )
+        self.optimizer = build_optimizer(config, model)
+        self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
+        self.scaler = make_scaler(self.device, config.amp)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+        # Progress of the run; all of it goes into last.pt.
+        self.epoch = 0  # index of the epoch in progress
+        self.position = 0  # batches of that epoch already done
+        self.step = 0  # optimizer steps in total
+        self.epoch_stats = _new_stats()
+        self.history: list[dict[str, Any]] = []
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+        self.finished = False
+        self.stopped_early = False
+        self.report: EvalReport | None = None
+        self._interrupted = False
+        self._epoch_started = time.perf_counter()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def fit(self, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
+        """Run (or continue) training to the last epoch or an early stop."""
+        self._start(resume, overwrite)
+        with _sigint_flag(self):
+            while not self.finished:
+                self._train_epoch()
+                self._end_epoch()
+        return TrainResult(
+            self.out_dir,
+            self.epoch,
+            self.step,
+            self.stopped_early,
+            self.best,
+            self.best_epoch,
+            list(self.history),
+            self.report,
+        )
+
+    def _train_epoch(self) -> None:
+        config = self.config
+        sampler = EpochBatchSampler(
+            self.train_size,
+            config.batch_size,
+            seed=config.seed,
+            epoch=self.epoch,
+            start=self.position,
+            drop_last=config.drop_last,
+        )
+        loader = make_loader(
+            self.train_set,
+            sampler,
+            workers=config.workers,
+            seed=config.seed,
+            collate_fn=self.collate_fn,
+            pin_memory=self.device.type == "cuda",
+        )
+        self._epoch_started = time.perf_counter()
+        self.model.train()
+        with _progress(config.progress) as bar:
+            task = bar.add_task(
+                f"epoch {self.epoch + 1}/{config.epochs}",
+                total=self.steps_per_epoch,
+                completed=self.position,
+                loss="",
+            )
+            batches = iter(loader)
+            while True:
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                except Exception:
+                    if self._interrupted:  # workers killed by the same Ctrl-C
+                        self._save_and_stop()
+                    raise
+                self._train_step(*_pair(batch))
+                loss = self.epoch_stats["loss_sum"] / max(self.epoch_stats["count"], 1)
+                bar.update(task, advance=1, loss=f"loss {loss:.4f}")
+                if self._interrupted:
+                    self._save_and_stop()
+                if (
+                    config.checkpoint_every
+                    and self.step % config.checkpoint_every == 0
+                    and self.position < self.steps_per_epoch
+                ):
+                    self._save_last()
+
+    def _train_step(self, inputs: Any, targets: Any) -> None:
+        inputs = to_device(inputs, self.device)
+        targets = torch.as_tensor(targets).to(self.device)
+        with autocast(self.device, self.config.amp):
+            logits = self.model(inputs)
+        loss = self.loss_fn(logits.float(), targets)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"the training loss became {value} at step {self.step + 1}; lower "
+                "optimizer.lr, set grad_clip, or check the data for NaNs"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+
+        n = len(targets)
+        self.epoch_stats["loss_sum"] += value * n
+        self.epoch_stats["correct"] += int((logits.argmax(1) == targets).sum())
+        self.epoch_stats["count"] += n
+        self.position += 1
+        self.step += 1
+
+    def _end_epoch(self) -> None:
+        config = self.config
+        stats = self.epoch_stats
+        line: dict[str, Any] = {
+            "epoch": self.epoch + 1,
+            "step": self.step,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_loss": stats["loss_sum"] / max(stats["count"], 1),
+            "train_top1": stats["correct"] / max(stats["count"], 1),
+        }
+        if self.val_set is not None:
+            self.report = self._validate()
+            line.update(
+                val_loss=self.report.loss,
+                val_top1=self.report.top1,
+                val_top5=self.report.top5,
+                val_mean_class_accuracy=self.report.mean_class_accuracy,
+            )
+        # Wall time since the epoch (or its resumption) began; the one field a resumed run
+        # does not reproduce.
+        line["time_s"] = round(time.perf_counter() - self._epoch_started, 3)
+        self.history.append(line)
+
+        improved = self._track_best(line)
+        if improved:
+            self._save_best(line)
+        self.epoch += 1
+        self.position = 0
+        self.epoch_stats = _new_stats()
+        patience = config.early_stopping.patience
+        if patience and self.bad_epochs >= patience:
+            self.stopped_early = True
+            logger.info(
+                "early stop after epoch %d: %s has not improved for %d epochs (best %.4f at "
+                "epoch %s)",
+                self.epoch,
+                config.early_stopping.metric,
+                self.bad_epochs,
+                self.best,
+                self.best_epoch,
+            )
+        self.finished = self.stopped_early or self.epoch >= config.epochs
+        self._save_last()
+        self._write_metrics()
+        logger.info("%s", _format_line(line))
+        if self._interrupted and not self.finished:
+            self._save_and_stop()
+
+    def _validate(self) -> EvalReport:
+        loader = eval_loader(
+            self.val_set,  # type: ignore[arg-type]
+            self.config.eval_batch_size or self.config.batch_size,
+            self.config.workers,
+            self.collate_fn,
+        )
+        scores, labels, loss = predict_scores(
+            self.model, loader, device=self.device, amp=self.config.amp
+        )
+        return compute_report(scores, labels, self.class_names, loss=loss)
+
+    def _track_best(self, line: dict[str, Any]) -> bool:
+        rule = self.config.early_stopping
+        value = float(line[rule.metric])
+        if self.best is None:
+            better = True
+        elif rule.mode == "max":
+            better = value > self.best + rule.min_delta
+        else:
+            better = value < self.best - rule.min_delta
+        if better:
+            self.best, self.best_epoch, self.bad_epochs = value, line["epoch"], 0
+        else:
+            self.bad_epochs += 1
+        return better
+
+    # --- start and resume -----------------------------------------------------------------
+
+    def _start(self, resume: bool, overwrite: bool) -> None:
+        last = self.out_dir / "last.pt"
+        self._check_metric_name()
+        if resume:
+            if not last.is_file():
+                raise ConfigError(
+                    f"nothing to resume: {last} does not exist; start the run without resume"
+                )
+            self._load_state(load_checkpoint(last))
+            logger.info(
+                "resuming %s at epoch %d, batch %d (step %d)",
+                self.out_dir,
+                self.epoch + 1,
+                self.position,
+                self.step,
+            )
+        else:
+            if last.exists() and not overwrite:
+                raise ConfigError(
+                    f"{self.out_dir} already holds a run (last.pt); resume it, choose another "
+                    "out_dir, or overwrite it"
+                )
+            (self.out_dir / "best.pt").unlink(missing_ok=True)
+            seed_everything(self.config.seed)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.out_dir / "config.yaml")
+        self._write_metrics()
+
+    def _check_metric_name(self) -> None:
+        known = ["epoch", "step", "lr", "train_loss", "train_top1"]
+        if self.val_set is not None:
+            known += ["val_loss", "val_top1", "val_top5", "val_mean_class_accuracy"]
+        metric = self.config.early_stopping.metric
+        if metric not in known:
+            raise ConfigError(
+                f"early_stopping.metric {metric!r} is not measured in this run; "
+                f"use one of {', '.join(known[3:])}"
+            )
+
+    def _load_state(self, checkpoint: dict[str, Any]) -> None:
+        source = f"{self.out_dir / 'last.pt'}"
+        _check_same_config(checkpoint.get("config", {}), self.config.to_dict())
+        check_compatible(checkpoint, class_names=self.class_names, source=source)
+        state = checkpoint.get("train_state")
+        if state is None:
+            raise ConfigError(f"{source} holds no training state; it cannot be resumed")
+        if state["train_size"] != self.train_size:
+            raise DatasetError(
+                f"{source} was trained on {state['train_size']} samples, this training set "
+                f"has {self.train_size}; resume with the same data"
+            )
+        load_model_state(self.model, checkpoint["state_dict"], source=source)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.position, self.step = state["epoch"], state["position"], state["step"]
+        self.epoch_stats = dict(state["epoch_stats"])
+        self.history = list(state["history"])
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.bad_epochs = state["bad_epochs"]
+        self.finished, self.stopped_early = state["finished"], state["stopped_early"]
+        restore_rng_state(state["rng"])  # last: nothing may draw from the RNGs after this
+
+    # --- saving ---------------------------------------------------------------------------
+
+    def _checkpoint(self, metrics: Mapping[str, Any], train_state: dict | None) -> dict:
+        return make_checkpoint(
+            self.model,
+            model_name=self.config.model,
+            model_kwargs=self.config.model_kwargs,
+            class_names=self.class_names,
+            input_spec=self.input_spec,
+            normalization=self.normalization,
+            config=self.config.to_dict(),
+            metrics=metrics,
+            train_state=train_state,
+        )
+
+    def _save_last(self) -> None:
+        train_state = {
+            "epoch": self.epoch,
+            "position": self.position,
+            "step": self.step,
+            "train_size": self.train_size,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": capture_rng_state(),
+            "epoch_stats": dict(self.epoch_stats),
+            "history": list(self.history),
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "finished": self.finished,
+            "stopped_early": self.stopped_early,
+        }
+        metrics = self.history[-1] if self.history else {}
+        save_checkpoint(self._checkpoint(metrics, train_state), self.out_dir / "last.pt")
+
+    def _save_best(self, line: Mapping[str, Any]) -> None:
+        save_checkpoint(self._checkpoint(line, None), self.out_dir / "best.pt")
+
+    def _write_metrics(self) -> None:
+        # Rewritten whole from the history, so that it always matches last.pt.
+        text = "".join(json.dumps(line) + "\n" for line in self.history)
+        atomic_write_text(self.out_dir / "metrics.jsonl", text)
+
+    def _save_and_stop(self) -> None:
+        self._save_last()
+        logger.warning(
+            "interrupted at epoch %d, batch %d (step %d); saved %s; resume to continue",
+            self.epoch + 1,
+            self.position,
+            self.step,
+            self.out_dir / "last.pt",
+        )
+        raise KeyboardInterrupt
+
+
+# --- optimizer and schedule -----------------------------------------------------------------
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """AdamW or SGD with momentum. Weight decay applies to weight matrices and kernels
+    (``ndim >= 2``), not to biases and normalisation parameters."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters")
+    opt = config.optimizer
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": opt.weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    groups = [g for g in groups if g["params"]]
+    if opt.name == "sgd":
+        return torch.optim.SGD(groups, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov)
+    return torch.optim.AdamW(groups, lr=opt.lr, betas=tuple(opt.betas))
+
+
+def build_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step schedule: linear warm-up, then cosine, step or constant (see
+    :class:`~actscope.engine.config.ScheduleConfig`)."""
+    schedule = config.schedule
+    total = config.epochs * steps_per_epoch
+    warmup = round(schedule.warmup_epochs * steps_per_epoch)
+    boundaries = [m * steps_per_epoch for m in schedule.milestones]
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule.name == "cosine":
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            low = schedule.min_lr_ratio
+            return low + (1 - low) * 0.5 * (1 + math.cos(math.pi * progress))
+        if schedule.name == "step":
+            return schedule.gamma ** sum(step >= b for b in boundaries)
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _pair(batch: Any) -> tuple[Any, Any]:
+    if not isinstance(batch, (list, tuple)) or len(batch) != 2:
+        got = f"{len(batch)} items" if isinstance(batch, (list, tuple)) else type(batch).__name__
+        raise DatasetError(f"the training set must yield (input, label) pairs; got {got}")
+    return batch[0], batch[1]
+
+
+def _new_stats() -> dict[str, float]:
+    return {"loss_sum": 0.0, "correct": 0, "count": 0}
+
+
+def _check_same_config(saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    before, after = _flatten(saved), _flatten(current)
+    changed = [
+        key
+        for key in sorted(set(before) | set(after))
+        if key.split(".")[0] not in RESUMABLE_CHANGES and before.get(key) != after.get(key)
+    ]
+    if changed:
+        shown = ", ".join(f"{k} ({before.get(k)!r} -> {after.get(k)!r})" for k in changed[:4])
+        raise ConfigError(
+            f"cannot resume with a different config: {shown}; restore these values or start "
+            "a new run"
+        )
+
+
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _format_line(line: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in line.items():
+        parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    return "  ".join(parts)
+
+
+@contextmanager
+def _sigint_flag(trainer: Trainer) -> Iterator[None]:
+    """While active, a first SIGINT only asks ``trainer`` to save and stop after the current
+    step; a second one interrupts at once. (Signal handlers live in the main thread only.)"""
+
+    def handle(signum: int, frame: Any) -> None:
+        if trainer._interrupted:
+            raise KeyboardInterrupt
+        trainer._interrupted = True
+        logger.warning("interrupt: saving a checkpoint after this step (again to quit now)")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _progress(enabled: bool):
+    """A rich progress bar on stderr with batches, loss and ETA; silent when disabled or when
+    stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not (enabled and sys.stderr.isatty()),
+    )
