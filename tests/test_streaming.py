@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from videogen import decode_all, write_video
 
 from actscope.errors import CorruptVideoError
 from actscope.video import stream_windows
+from videogen import decode_all, write_video
 
 
 @pytest.mark.parametrize("window,hop,step", [(8, 8, 1), (8, 4, 1), (6, 10, 1), (5, 3, 2)])
@@ -57,3 +57,14 @@ def test_streaming_stops_at_damage_unless_partial(tmp_path):
         list(stream_windows(damaged, window=8))
     windows = list(stream_windows(damaged, window=8, allow_partial=True))
     assert len(windows) >= 5
+
+
+def test_truncated_stream_is_reported_at_its_end(videos, tmp_path, caplog):
+    data = videos["faststart_mp4"].read_bytes()  # 60 frames, header first
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptVideoError, match="truncated"):
+        list(stream_windows(cut, window=8))
+    windows = list(stream_windows(cut, window=8, allow_partial=True))
+    assert 0 < windows[-1].indices[-1] < 59
+    assert "truncated" in caplog.text

@@ -21,6 +21,7 @@ from actscope.video._container import (
     Source,
     display_rotation,
     frame_to_rgb,
+    is_url,
     iter_frames,
     open_input,
     video_stream,
@@ -133,14 +134,17 @@ def iter_video_frames(
         video = _OpenVideo(container, name)
         clock = _Clock(video.info, video.stream)
         size = _target_size(video.info, short_side, video.rotation)
-        reported = 0
+        reported = decoded = 0
         for index, frame in enumerate(video.frames()):
             if video.stats.bad_packets > reported:
                 reported = video.stats.bad_packets
                 _on_damage(name, video.stats, index, allow_partial)
             time = clock(frame, index)
+            decoded = index + 1
             if index % step == 0:
                 yield Frame(index, time, frame_to_rgb(frame, video.rotation, size))
+        if not is_url(name):
+            _check_ending(name, video.info, decoded, allow_partial)
 
 
 def read_video(
@@ -294,6 +298,23 @@ def _check_losses(
         "%s: %d of %d frames could not be decoded and were skipped", name, lost, info.frame_count
     )
     return lost
+
+
+def _check_ending(name: str, info: VideoInfo, decoded: int, allow_partial: bool) -> None:
+    """A stream that ends well short of the frame count its header states was truncated."""
+    missing = info.frame_count - decoded
+    if missing <= max(2, 0.01 * info.frame_count):
+        return
+    message = (
+        f"{name}: the video ends after {decoded} of its {info.frame_count} frames; it is truncated"
+    )
+    if not allow_partial:
+        raise CorruptVideoError(
+            f"{message}: re-export the file, or allow a partial read (--allow-partial)",
+            decoded=decoded,
+            expected=info.frame_count,
+        )
+    log.warning("%s", message)
 
 
 def _on_damage(name: str, stats: DecodeStats, index: int, allow_partial: bool) -> None:
