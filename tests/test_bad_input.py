@@ -6,8 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from realdata import shared_path
-from videogen import write_audio_only, write_video
 
 from actscope.errors import (
     CorruptVideoError,
@@ -18,11 +16,14 @@ from actscope.errors import (
     VideoNotFoundError,
 )
 from actscope.video import probe, read_video, stream_windows
+from realdata import shared_path
+from videogen import write_audio_only, write_video
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "actscope", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "actscope", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")

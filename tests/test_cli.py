@@ -7,14 +7,15 @@ import subprocess
 import sys
 
 import pytest
-from realdata import shared_path
 
 import actscope
+from realdata import shared_path
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "actscope", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "actscope", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_version():
@@ -67,8 +68,11 @@ def test_usage_errors_are_one_line(args):
 
 @pytest.mark.real_data
 def test_info_on_real_clips():
-    clips = [shared_path("sample_clips", name) for name in ("S001C001P001R001A001_rgb.avi",
-                                                            "vtest.avi")]
+    clips = [
+        shared_path("sample_clips", name) for name in ("S001C001P001R001A001_rgb.avi", "vtest.avi")
+    ]
     rows = json.loads(run_cli("info", "--json", *map(str, clips)).stdout)
-    assert [(r["width"], r["height"], r["frame_count"]) for r in rows] == [(1920, 1080, 103),
-                                                                          (768, 576, 795)]
+    assert [(r["width"], r["height"], r["frame_count"]) for r in rows] == [
+        (1920, 1080, 103),
+        (768, 576, 795),
+    ]

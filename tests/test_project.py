@@ -14,14 +14,17 @@ def test_ci_runs_the_readme_commands():
     readme = (ROOT / "README.md").read_text()
     first_block = re.search(r"```bash\n(.*?)```", readme, re.S).group(1).strip().splitlines()
     assert len(first_block) == 2, "README must start with exactly two set-up commands"
-    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
-          if line and not line.startswith(("#", "set ", "cd "))]
+    ci = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
     assert ci == first_block
 
 
 def test_import_and_video_reading_do_not_import_torch():
-    code = ("import sys, actscope, actscope.video, actscope.cli; "
-            "print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = "import sys, actscope, actscope.video, actscope.cli; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"

@@ -41,9 +41,10 @@ def test_to_tensor_rejects_wrong_shape():
         ToTensor()(np.zeros((4, 3, 60, 100), np.uint8))
 
 
-@pytest.mark.parametrize("shape,size,expected", [((60, 100), 30, (30, 50)),
-                                                  ((100, 60), 30, (50, 30)),
-                                                  ((48, 64), 48, (48, 64))])
+@pytest.mark.parametrize(
+    "shape,size,expected",
+    [((60, 100), 30, (30, 50)), ((100, 60), 30, (50, 30)), ((48, 64), 48, (48, 64))],
+)
 def test_resize_short_side(shape, size, expected):
     clip = torch.rand(3, 2, *shape)
     assert ResizeShortSide(size)(clip).shape[-2:] == expected
@@ -100,8 +101,9 @@ def test_compose_pipeline_on_real_decode(videos):
     from actscope.video import UniformSampler, read_video
 
     clip = read_video(videos["vp9_webm"], UniformSampler(8))  # 80x64
-    pipeline = Compose([ToTensor(), ResizeShortSide(32), CenterCrop(32),
-                        Normalize(KINETICS_MEAN, KINETICS_STD)])
+    pipeline = Compose(
+        [ToTensor(), ResizeShortSide(32), CenterCrop(32), Normalize(KINETICS_MEAN, KINETICS_STD)]
+    )
     out = pipeline(clip.frames)
     assert out.shape == (3, 8, 32, 32)
     assert "ResizeShortSide(32)" in repr(pipeline)

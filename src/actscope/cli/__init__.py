@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from actscope.cli import video  # noqa: F401 - registers its commands
+from actscope.cli import models, pose, video  # noqa: F401 - each registers its commands
 from actscope.cli.app import USER_ERROR, app, err, print_error
 from actscope.errors import ActscopeError
 
