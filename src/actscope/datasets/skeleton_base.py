@@ -1,0 +1,152 @@
+"""Skeleton datasets: items, lazily read sequences, and subject/camera splits.
+
+A :class:`SkeletonDataset` knows every item's label, subject and trial from the file names
+(no file is read to build it) and reads a sequence the first time it is asked for (then
+keeps it: these datasets are small). Splits are plain functions returning two datasets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actscope.errors import DatasetError
+from actscope.pose.skeleton import Skeleton
+
+
+@dataclass(frozen=True)
+class SkeletonItem:
+    """One sequence: its skeleton, class index (0-based), subject, trial and file."""
+
+    skeleton: Skeleton
+    label: int
+    subject: int
+    trial: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """What a dataset knows about an item before reading it. ``camera`` and ``setup`` are
+    given by multi-view datasets (NTU RGB+D) and 0 otherwise."""
+
+    path: Path
+    label: int
+    subject: int
+    trial: int
+    camera: int = 0
+    setup: int = 0
+
+
+class SkeletonDataset(Sequence[SkeletonItem]):
+    """A list of :class:`SkeletonItem`, read on first access through ``reader``.
+
+    ``train_subjects`` are the training subjects of the dataset's standard cross-subject
+    protocol (used by :func:`cross_subject`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        records: Sequence[ItemRecord],
+        class_names: Sequence[str],
+        reader: Callable[[Path], Skeleton],
+        *,
+        train_subjects: Iterable[int] = (),
+        _cache: dict[Path, Skeleton] | None = None,
+    ) -> None:
+        self.name = name
+        self.records = list(records)
+        self.class_names = list(class_names)
+        self.reader = reader
+        self.train_subjects = tuple(train_subjects)
+        self._cache = {} if _cache is None else _cache
+        for record in self.records:
+            if not 0 <= record.label < len(self.class_names):
+                raise DatasetError(
+                    f"{record.path}: class index {record.label} is outside the "
+                    f"{len(self.class_names)} classes of {name}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> SkeletonItem:  # type: ignore[override]
+        record = self.records[index]
+        skeleton = self._cache.get(record.path)
+        if skeleton is None:
+            skeleton = self._cache[record.path] = self.reader(record.path)
+        return SkeletonItem(skeleton, record.label, record.subject, record.trial, record.path)
+
+    def __iter__(self) -> Iterator[SkeletonItem]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return (
+            f"SkeletonDataset({self.name!r}, {len(self)} items, {len(self.class_names)} "
+            f"classes, {len(set(self.subjects.tolist()))} subjects)"
+        )
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(N,)`` class index of every item."""
+        return np.array([r.label for r in self.records], dtype=np.int64)
+
+    @property
+    def subjects(self) -> np.ndarray:
+        """``(N,)`` subject of every item."""
+        return np.array([r.subject for r in self.records], dtype=np.int64)
+
+    def subset(self, indices: Iterable[int]) -> SkeletonDataset:
+        """The items at ``indices`` (sharing already read sequences)."""
+        return SkeletonDataset(
+            self.name,
+            [self.records[i] for i in indices],
+            self.class_names,
+            self.reader,
+            train_subjects=self.train_subjects,
+            _cache=self._cache,
+        )
+
+    def where(self, keep: Callable[[ItemRecord], bool]) -> SkeletonDataset:
+        """The items whose record satisfies ``keep``."""
+        return self.subset(i for i, record in enumerate(self.records) if keep(record))
+
+
+def cross_subject(
+    dataset: SkeletonDataset, train_subjects: Iterable[int] | None = None
+) -> tuple[SkeletonDataset, SkeletonDataset]:
+    """(train, test): items of ``train_subjects`` (default: the dataset's standard
+    protocol) and of every other subject."""
+    chosen = set(dataset.train_subjects if train_subjects is None else train_subjects)
+    if not chosen:
+        raise DatasetError(f"{dataset.name} has no standard training subjects; name them")
+    return (
+        dataset.where(lambda r: r.subject in chosen),
+        dataset.where(lambda r: r.subject not in chosen),
+    )
+
+
+def cross_view(
+    dataset: SkeletonDataset, train_cameras: Iterable[int] = (2, 3)
+) -> tuple[SkeletonDataset, SkeletonDataset]:
+    """(train, test) by camera: NTU RGB+D's cross-view protocol trains on cameras 2 and 3."""
+    chosen = set(train_cameras)
+    if not any(r.camera for r in dataset.records):
+        raise DatasetError(f"{dataset.name} records no cameras; cross-view needs NTU RGB+D")
+    return (
+        dataset.where(lambda r: r.camera in chosen),
+        dataset.where(lambda r: r.camera not in chosen),
+    )
+
+
+def check_folder(root: str | os.PathLike, what: str) -> Path:
+    """``root`` as a Path; a :class:`DatasetError` if it is not a folder."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such folder; give the {what} folder")
+    return folder

@@ -1,0 +1,313 @@
+"""The :class:`Skeleton`: joint coordinates of up to M people over T frames, and its files.
+
+Files are ``.npz`` archives (no pickles) holding one or more skeletons of the same video, one
+per coordinate space (e.g. MediaPipe's ``image`` keypoints beside its ``world`` keypoints),
+with a format name and version; a file of another version is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from actscope.errors import PoseError
+from actscope.pose._files import atomic_path
+from actscope.pose.layouts import Layout, get_layout
+
+if TYPE_CHECKING:
+    import torch
+
+SPACES = ("image", "world", "normalized")
+"""``image``: pixels of the video (or the source's image units), the layout's image axes;
+``world``: metres in the source's 3D axes; ``normalized``: canonical axes, centred on the
+pelvis and scaled by torso length (see :func:`actscope.pose.normalize`)."""
+
+FORMAT = "actscope.skeleton"
+FORMAT_VERSION = 1
+# Preference when a file holds several spaces and the caller names none: 3D first.
+_LOAD_PREFERENCE = ("world", "image", "normalized")
+
+
+@dataclass
+class Skeleton:
+    """Joint coordinates over time.
+
+    ``coords`` is ``(M, T, V, C)`` float32 (M people, T frames, V joints of ``layout``,
+    C = 2 or 3 coordinates), NaN where a joint is missing; ``scores`` is ``(M, T, V)`` in
+    [0, 1] (0 where missing). Frame ``t`` is at ``t / fps`` seconds. ``space`` is one of
+    :data:`SPACES`; ``image_size`` is the video's ``(width, height)`` in pixels where known;
+    ``source`` names where the data came from (a file path, an estimator).
+    """
+
+    coords: np.ndarray
+    scores: np.ndarray
+    layout: str
+    fps: float
+    space: str
+    source: str = ""
+    image_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.coords = np.ascontiguousarray(self.coords, dtype=np.float32)
+        self.scores = np.ascontiguousarray(self.scores, dtype=np.float32)
+        layout = get_layout(self.layout)
+        self.layout = layout.name
+        if self.coords.ndim != 4 or self.coords.shape[-1] not in (2, 3):
+            raise PoseError(
+                f"skeleton coordinates must have shape (M, T, V, 2 or 3), got {self.coords.shape}"
+            )
+        if self.coords.shape[2] != layout.num_joints:
+            raise PoseError(
+                f"layout {layout.name!r} has {layout.num_joints} joints but the coordinates "
+                f"have {self.coords.shape[2]}"
+            )
+        if self.scores.shape != self.coords.shape[:3]:
+            raise PoseError(
+                f"scores must have shape (M, T, V) = {self.coords.shape[:3]}, "
+                f"got {self.scores.shape}"
+            )
+        if self.space not in SPACES:
+            raise PoseError(f"unknown coordinate space {self.space!r}; use one of {SPACES}")
+        if not (self.fps > 0 and math.isfinite(self.fps)):
+            raise PoseError(f"fps must be a positive number, got {self.fps}")
+        self.fps = float(self.fps)
+        if self.image_size is not None:
+            self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        missing = np.isnan(self.coords).any(axis=-1)
+        partial = missing & ~np.isnan(self.coords).all(axis=-1)
+        if partial.any():  # a joint is missing as a whole, never one axis of it
+            self.coords = self.coords.copy()
+            self.coords[partial] = np.nan
+        self.scores = np.nan_to_num(np.clip(self.scores, 0.0, 1.0), nan=0.0)
+        self.scores[missing] = 0.0
+
+    @classmethod
+    def empty(
+        cls,
+        layout: str,
+        num_frames: int,
+        fps: float,
+        space: str,
+        channels: int = 2,
+        **meta: Any,
+    ) -> Skeleton:
+        """A track with nobody in it: ``(0, num_frames, V, channels)``, time still aligned."""
+        joints = get_layout(layout).num_joints
+        return cls(
+            np.zeros((0, num_frames, joints, channels), np.float32),
+            np.zeros((0, num_frames, joints), np.float32),
+            layout,
+            fps,
+            space,
+            **meta,
+        )
+
+    # --- shape -----------------------------------------------------------------------
+
+    @property
+    def num_people(self) -> int:
+        return self.coords.shape[0]
+
+    @property
+    def num_frames(self) -> int:
+        return self.coords.shape[1]
+
+    @property
+    def num_joints(self) -> int:
+        return self.coords.shape[2]
+
+    @property
+    def channels(self) -> int:
+        return self.coords.shape[3]
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered: ``num_frames / fps``."""
+        return self.num_frames / self.fps
+
+    @property
+    def times(self) -> np.ndarray:
+        """``(T,)`` time of each frame in seconds."""
+        return np.arange(self.num_frames) / self.fps
+
+    @property
+    def joints(self) -> tuple[str, ...]:
+        return get_layout(self.layout).joints
+
+    def get_layout(self) -> Layout:
+        return get_layout(self.layout)
+
+    def present(self) -> np.ndarray:
+        """``(M, T)`` bool: the person has at least one joint in the frame."""
+        return ~np.isnan(self.coords).all(axis=(2, 3))
+
+    # --- derived skeletons -------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> Skeleton:
+        """A copy with some fields changed (arrays are validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def frames(self, start: int, stop: int | None = None) -> Skeleton:
+        """Frames ``start`` to ``stop`` (exclusive), like a slice."""
+        window = slice(start, stop)
+        return self.replace(coords=self.coords[:, window], scores=self.scores[:, window])
+
+    def slice_time(self, start: float, end: float | None = None) -> Skeleton:
+        """Frames whose time ``t / fps`` lies in ``[start, end)`` seconds."""
+        first = max(0, math.ceil(start * self.fps - 1e-9))
+        stop = None if end is None else max(first, math.ceil(end * self.fps - 1e-9))
+        return self.frames(first, stop)
+
+    def people(self, indices: Iterable[int]) -> Skeleton:
+        """Only the people at ``indices`` (in that order)."""
+        chosen = list(indices)
+        return self.replace(coords=self.coords[chosen], scores=self.scores[chosen])
+
+    def to_2d(self) -> Skeleton:
+        """The first two coordinates only (x, y): drops depth."""
+        return self.replace(coords=self.coords[..., :2])
+
+    # --- model input ---------------------------------------------------------------------
+
+    def to_numpy(self, max_people: int | None = None, fill: float = 0.0) -> np.ndarray:
+        """``(C, T, V, M)`` float32 with missing joints set to ``fill``.
+
+        ``max_people`` pads with absent people (all ``fill``) or keeps the first ones.
+        """
+        people = self.num_people if max_people is None else max_people
+        out = np.full((self.channels, self.num_frames, self.num_joints, people), fill, np.float32)
+        kept = min(people, self.num_people)
+        coords = np.nan_to_num(self.coords[:kept], nan=fill)
+        out[..., :kept] = coords.transpose(3, 1, 2, 0)
+        return out
+
+    def to_tensor(self, max_people: int | None = None, fill: float = 0.0) -> torch.Tensor:
+        """``(C, T, V, M)`` float32 tensor for models; see :meth:`to_numpy`."""
+        import torch
+
+        return torch.from_numpy(self.to_numpy(max_people, fill))
+
+    # --- files ---------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write this skeleton to a ``.npz`` file, atomically."""
+        save_skeletons(path, [self])
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, space: str | None = None) -> Skeleton:
+        """Read the skeleton in ``space`` from a file :meth:`save` or :func:`save_skeletons`
+        wrote; with ``space=None`` the file's only one, else world, image, normalized."""
+        found = load_skeletons(path)
+        if space is None:
+            space = next(s for s in _LOAD_PREFERENCE if s in found)
+        if space not in found:
+            raise PoseError(
+                f"{path}: holds no {space!r} skeleton (it holds: {', '.join(found)}); "
+                "ask for one of those"
+            )
+        return found[space]
+
+    def to_json_dict(self) -> dict:
+        """Plain data: metadata, then per frame per person ``[x, y, (z,) score]`` per joint
+        (``None`` for a missing joint)."""
+        frames = []
+        for t in range(self.num_frames):
+            people = [
+                [self._joint_json(m, t, v) for v in range(self.num_joints)]
+                for m in range(self.num_people)
+            ]
+            frames.append({"index": t, "time": round(t / self.fps, 6), "people": people})
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "layout": self.layout,
+            "joints": list(self.joints),
+            "space": self.space,
+            "fps": self.fps,
+            "image_size": list(self.image_size) if self.image_size else None,
+            "source": self.source,
+            "frames": frames,
+        }
+
+    def _joint_json(self, m: int, t: int, v: int) -> list[float] | None:
+        point = self.coords[m, t, v]
+        if np.isnan(point[0]):
+            return None
+        return [*(round(float(c), 4) for c in point), round(float(self.scores[m, t, v]), 4)]
+
+    def save_json(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_json_dict` to ``path``, atomically."""
+        with atomic_path(path) as temp:
+            temp.write_text(json.dumps(self.to_json_dict()))
+
+
+def save_skeletons(path: str | os.PathLike, skeletons: Iterable[Skeleton]) -> None:
+    """Write several skeletons of one video (one per coordinate space) to one ``.npz``."""
+    skeletons = list(skeletons)
+    spaces = [s.space for s in skeletons]
+    if not skeletons or len(set(spaces)) != len(spaces):
+        raise PoseError(f"give one skeleton per coordinate space, got spaces {spaces}")
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "version": np.array(FORMAT_VERSION),
+        "spaces": np.array(spaces),
+    }
+    for skeleton in skeletons:
+        key = skeleton.space
+        arrays[f"{key}.coords"] = skeleton.coords
+        arrays[f"{key}.scores"] = skeleton.scores
+        arrays[f"{key}.layout"] = np.array(skeleton.layout)
+        arrays[f"{key}.fps"] = np.array(skeleton.fps)
+        arrays[f"{key}.source"] = np.array(skeleton.source)
+        size = skeleton.image_size
+        arrays[f"{key}.image_size"] = np.array(size if size else [], dtype=np.int64)
+    with atomic_path(path) as temp, open(temp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def load_skeletons(path: str | os.PathLike) -> dict[str, Skeleton]:
+    """All skeletons in a file written by :func:`save_skeletons`, keyed by space."""
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise PoseError(f"{name}: no such skeleton file; check the path")
+    try:
+        with np.load(name, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise PoseError(
+            f"{name}: not a readable .npz skeleton file ({exc}); re-extract the poses"
+        ) from exc
+    if "format" not in arrays or str(arrays["format"]) != FORMAT:
+        raise PoseError(f"{name}: not an actscope skeleton file (no {FORMAT!r} format tag)")
+    version = int(arrays["version"]) if "version" in arrays else -1
+    if version != FORMAT_VERSION:
+        raise PoseError(
+            f"{name}: skeleton file format version {version}, but this actscope reads version "
+            f"{FORMAT_VERSION}; re-extract the poses with this version of actscope"
+        )
+    found = {}
+    try:
+        for space in (str(s) for s in arrays["spaces"]):
+            size = arrays[f"{space}.image_size"]
+            found[space] = Skeleton(
+                coords=arrays[f"{space}.coords"],
+                scores=arrays[f"{space}.scores"],
+                layout=str(arrays[f"{space}.layout"]),
+                fps=float(arrays[f"{space}.fps"]),
+                space=space,
+                source=str(arrays[f"{space}.source"]),
+                image_size=(int(size[0]), int(size[1])) if size.size == 2 else None,
+            )
+    except KeyError as exc:
+        raise PoseError(f"{name}: incomplete skeleton file, {exc} is missing; re-extract") from exc
+    except PoseError as exc:
+        raise PoseError(f"{name}: {exc}") from exc
+    return found
