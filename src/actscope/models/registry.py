@@ -25,7 +25,9 @@ Family = Literal["skeleton", "cnn3d", "cnn2d", "transformer"]
 class VideoInput:
     """RGB clip input ``(C, T, H, W)``: ``frames`` sampled ``stride`` frames apart,
     ``size`` x ``size`` pixels after resizing the short side to ``resize`` pixels, normalised
-    by ``mean``/``std`` (per channel, on [0, 1] values)."""
+    by ``mean``/``std`` (per channel, on [0, 1] values). ``sampling="segments"`` (TSN, TSM)
+    takes one frame from each of ``frames`` equal segments of the whole video instead, and
+    ``stride`` is only nominal."""
 
     frames: int
     stride: int
@@ -33,6 +35,7 @@ class VideoInput:
     resize: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    sampling: Literal["dense", "segments"] = "dense"
 
 
 @dataclass(frozen=True)
