@@ -1,0 +1,188 @@
+"""The Recognizer: a trained model with what it needs to score clips of any kind.
+
+One object for every family. A skeleton model scores windows of a pose track, through the
+same :class:`~actscope.pose.features.BodyFeatures` its training used; an RGB model scores
+frame clips, through the transforms its input spec names. Loading accepts ``"default"``
+(the skeleton model shipped inside the package, offline), a path to an actscope checkpoint
+or an upstream checkpoint file/folder, or a registered model name (its published weights,
+online or from the local cache).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, is_dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from actscope.errors import ModelError
+from actscope.pose.features import BodyFeatures
+from actscope.pose.skeleton import Skeleton
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "default"
+DEFAULT_CHECKPOINT = "default_skeleton.pt"
+
+
+def default_checkpoint() -> Path:
+    """Path of the skeleton model shipped inside the package."""
+    return Path(str(resources.files("actscope") / "assets" / DEFAULT_CHECKPOINT))
+
+
+@dataclass
+class Recognizer:
+    """``model`` (eval mode) maps a batch of inputs to logits over ``class_names``.
+
+    ``input`` describes what the model takes: for skeleton models ``{"kind": "skeleton",
+    "layout": "body15", "dims", "frames", "persons", "window_seconds"}``; for RGB models
+    ``{"kind": "video", "frames", "stride", "size", "resize", "mean", "std", "sampling"}``.
+    """
+
+    model: nn.Module
+    class_names: list[str]
+    input: dict[str, Any]
+    source: str
+
+    @property
+    def kind(self) -> str:
+        return self.input.get("kind", "video")
+
+    @property
+    def window_seconds(self) -> float:
+        """Length of the clips a skeleton model was trained on (seconds)."""
+        return float(self.input.get("window_seconds", 2.5))
+
+    @classmethod
+    def load(cls, model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
+        """Load ``"default"``, a checkpoint path, or a registered model name."""
+        name = os.fspath(model)
+        if name == DEFAULT_MODEL:
+            path = default_checkpoint()
+            if not path.exists():
+                raise ModelError(
+                    f"the default model is missing from the installation ({path}); reinstall "
+                    "actscope"
+                )
+            return cls._from_actscope_checkpoint(path)
+        path = Path(name)
+        if path.exists():
+            if path.is_file() and _is_actscope_checkpoint(path):
+                return cls._from_actscope_checkpoint(path)
+            raise ModelError(
+                f"{path}: not an actscope checkpoint; for upstream weights give the model name "
+                "and the file, e.g. Recognizer.from_pretrained('x3d_s', PATH)"
+            )
+        if any(sep in name for sep in ("/", "\\")) or name.endswith((".pt", ".pth", ".pyth")):
+            raise ModelError(f"{name}: no such checkpoint file; check the path")
+        return cls.from_pretrained(name)
+
+    @classmethod
+    def from_pretrained(cls, name: str, source: str | os.PathLike | None = None) -> Recognizer:
+        """A registered model with published weights (``source``: see
+        :func:`actscope.weights.load_pretrained`)."""
+        from actscope.weights import load_pretrained
+
+        loaded = load_pretrained(name, source)
+        spec = asdict(loaded.input) if is_dataclass(loaded.input) else dict(loaded.input)
+        spec.setdefault("kind", "skeleton" if "layout" in spec else "video")
+        return cls(loaded.model, list(loaded.classes), spec, loaded.source)
+
+    @classmethod
+    def _from_actscope_checkpoint(cls, path: Path) -> Recognizer:
+        from actscope.engine.checkpoint import load_trained_model
+
+        model, checkpoint = load_trained_model(path)
+        spec = dict(checkpoint.get("input") or {})
+        spec.setdefault("kind", "skeleton" if "layout" in spec else "video")
+        return cls(model, list(checkpoint["class_names"]), spec, str(path))
+
+    # --- skeleton models --------------------------------------------------------------
+
+    @property
+    def features(self) -> BodyFeatures:
+        if self.kind != "skeleton":
+            raise ModelError(f"{self.source} is an RGB model; it takes frames, not skeletons")
+        return BodyFeatures(
+            dims=int(self.input.get("dims", 2)),
+            frames=int(self.input.get("frames", 48)),
+            persons=int(self.input.get("persons", 1)),
+        )
+
+    def skeleton_scores(self, skeletons: list[Skeleton], batch_size: int = 64) -> np.ndarray:
+        """Class probabilities ``(len(skeletons), K)``, one row per skeleton clip."""
+        features = self.features
+        inputs = [features(s) for s in skeletons]
+        return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
+
+    def skeleton_windows(
+        self,
+        skeleton: Skeleton,
+        window: float | None = None,
+        hop: float | None = None,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score windows of ``window`` seconds every ``hop`` seconds over a pose track.
+
+        Returns ``starts (W,)``, ``ends (W,)`` in seconds and probabilities ``(W, K)``. A
+        track shorter than one window is scored as one window. Windows in which nobody is
+        present are left out (no rows).
+        """
+        window = window or self.window_seconds
+        hop = hop or window / 4
+        duration = skeleton.num_frames / skeleton.fps
+        starts = np.arange(0.0, max(duration - window, 0.0) + 1e-9, hop)
+        if len(starts) and starts[-1] + window < duration - 1e-6:
+            starts = np.append(starts, duration - window)  # cover the tail
+        clips, kept = [], []
+        present = skeleton.present().any(axis=0) if skeleton.num_people else None
+        for start in starts:
+            first, stop = _frame_range(start, start + window, skeleton)
+            if present is None or present[first:stop].mean() < 0.5:
+                continue  # nobody (or barely anybody) in this window: no action to name
+            clips.append(skeleton.frames(first, stop))
+            kept.append(start)
+        kept_starts = np.array(kept, dtype=np.float64)
+        ends = np.minimum(kept_starts + window, duration)
+        return kept_starts, ends, self.skeleton_scores(clips, batch_size)
+
+    # --- any model --------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
+        """Softmax probabilities ``(N, K)`` for a batch of model inputs ``(N, ...)``."""
+        out = [
+            torch.softmax(self.model(inputs[i : i + batch_size]).float(), dim=-1)
+            for i in range(0, len(inputs), batch_size)
+        ]
+        return torch.cat(out).numpy() if out else self._empty()
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, len(self.class_names)), np.float32)
+
+
+def _frame_range(start: float, end: float, skeleton: Skeleton) -> tuple[int, int]:
+    first = round(start * skeleton.fps)
+    stop = max(first + 1, min(round(end * skeleton.fps), skeleton.num_frames))
+    return first, stop
+
+
+def _is_actscope_checkpoint(path: Path) -> bool:
+    from actscope.engine.checkpoint import FORMAT, load_checkpoint
+
+    try:
+        return load_checkpoint(path).get("format") == FORMAT
+    except ModelError:
+        return False
+
+
+def load_model(model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
+    """Load a model ready to recognise actions: ``"default"`` (shipped, offline), an actscope
+    checkpoint path, or a registered model name with published weights."""
+    return Recognizer.load(model)

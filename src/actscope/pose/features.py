@@ -1,0 +1,148 @@
+"""The model-input form of a skeleton, the same for every source.
+
+A skeleton from any layout and space becomes ``(C, T, V, M)``: the ``body15`` joints in
+canonical axes, resampled to a fixed number of frames, with a last channel holding each
+joint's score. Two choices make Kinect skeletons and keypoints estimated from ordinary video
+mean the same thing (see docs/skeleton_transfer.md):
+
+- **Neck-relative pose, trajectory on the neck.** Every joint but the neck is given relative
+  to the neck in the same frame; the neck joint itself carries the body's path
+  (neck minus its median position). Sources that centre each frame themselves (the
+  UTD-MHAD OpenPose files) simply give a still neck.
+- **Limb scale.** Lengths are divided by the mean over arm and leg bones of each bone's 90th
+  percentile length over the sequence. Torso length is not used: Kinect puts its hip joints
+  far higher than COCO-style estimators, so torso-relative proportions differ by source.
+
+In 2D, 3D world coordinates are first projected through a pinhole at the camera origin
+(``x / depth``, ``y / depth``), which is what an RGB camera beside the depth sensor sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from actscope.errors import PoseError
+from actscope.pose.convert import to_body15
+from actscope.pose.layouts import BODY15
+from actscope.pose.skeleton import Skeleton
+
+NECK = BODY15.index("neck")
+LIMB_BONES = tuple(
+    (BODY15.index(f"{side}_{a}"), BODY15.index(f"{side}_{b}"))
+    for side in ("left", "right")
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))
+)
+
+
+@dataclass(frozen=True)
+class BodyFeatures:
+    """Skeleton -> model input ``(dims + 1, frames, 15, persons)`` float32.
+
+    ``dims`` 2 or 3 coordinates, then the score channel (0 for a missing joint, whose
+    coordinates are 0). The ``persons`` most present people are kept, zero-padded.
+    """
+
+    dims: Literal[2, 3] = 2
+    frames: int = 48
+    persons: int = 1
+
+    @property
+    def channels(self) -> int:
+        return self.dims + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __call__(self, skeleton: Skeleton) -> torch.Tensor:
+        coords, scores = body_coords(skeleton, self.dims)
+        return torch.from_numpy(self.from_coords(coords, scores))
+
+    def from_coords(self, coords: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Canonical body15 ``coords (M, T, 15, dims)`` and ``scores (M, T, 15)`` ->
+        ``(C, T, 15, persons)`` numpy array (the tensor :meth:`__call__` returns)."""
+        out = np.zeros((self.channels, self.frames, len(BODY15.joints), self.persons), np.float32)
+        order = np.argsort(-(scores > 0).sum(axis=(1, 2)), kind="stable")[: self.persons]
+        for slot, person in enumerate(order):
+            pose, score = relative_pose(coords[person], scores[person])
+            out[: self.dims, :, :, slot] = resample(pose, self.frames).transpose(2, 0, 1)
+            out[self.dims, :, :, slot] = resample(score[..., None], self.frames)[..., 0]
+        return out
+
+
+def body_coords(skeleton: Skeleton, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """``skeleton`` as canonical body15 ``(M, T, 15, dims)`` coordinates and scores; 3D world
+    coordinates are projected through a pinhole when ``dims == 2``."""
+    if dims not in (2, 3):
+        raise PoseError(f"dims must be 2 or 3, got {dims}")
+    body = to_body15(skeleton)
+    coords = body.coords
+    if dims == 3:
+        if coords.shape[-1] != 3:
+            raise PoseError(f"{skeleton.source}: a 2D skeleton cannot feed a 3D model")
+        return coords, body.scores
+    if coords.shape[-1] == 3 and body.space == "world":
+        coords = project(coords)
+    return coords[..., :2], body.scores
+
+
+def project(coords: np.ndarray) -> np.ndarray:
+    """Pinhole projection of canonical 3D coordinates (z towards the camera, metres) onto
+    the image plane at unit focal length: ``(..., 3) -> (..., 2)``."""
+    depth = np.maximum(-coords[..., 2:3], 1e-3)
+    return coords[..., :2] / depth
+
+
+def limb_scale(pose: np.ndarray) -> float:
+    """Mean over arm and leg bones of each bone's 90th-percentile length in ``pose (T, V, C)``."""
+    lengths = np.stack([np.linalg.norm(pose[:, a] - pose[:, b], axis=-1) for a, b in LIMB_BONES])
+    per_bone = [
+        np.percentile(row[np.isfinite(row)], 90) for row in lengths if np.isfinite(row).any()
+    ]
+    scale = float(np.mean(per_bone)) if per_bone else float("nan")
+    return scale if scale > 1e-6 else float("nan")
+
+
+def relative_pose(pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One person's ``(T, V, C)`` pose as neck-relative joints with the neck's path on the
+    neck joint, in limb units; missing joints are filled over time (score kept at 0) or 0."""
+    pose = fill_missing(pose)
+    score = np.where(np.isnan(pose[..., 0]), 0.0, score).astype(np.float32)
+    scale = limb_scale(pose)
+    if not np.isfinite(scale):  # no limb ever seen: nothing to measure the body by
+        return np.zeros_like(pose), np.zeros_like(score)
+    neck = pose[:, NECK]
+    if np.isnan(neck).all():
+        return np.zeros_like(pose), np.zeros_like(score)
+    out = pose - neck[:, None]
+    out[:, NECK] = neck - np.median(neck, axis=0)
+    out /= scale
+    return np.nan_to_num(out).astype(np.float32), score
+
+
+def fill_missing(pose: np.ndarray) -> np.ndarray:
+    """``(T, V, C)`` with each joint's missing frames interpolated from its present ones
+    (ends held); joints never present stay NaN."""
+    pose = pose.copy()
+    frames = np.arange(len(pose))
+    for joint in range(pose.shape[1]):
+        valid = ~np.isnan(pose[:, joint, 0])
+        if valid.all() or not valid.any():
+            continue
+        for c in range(pose.shape[2]):
+            pose[:, joint, c] = np.interp(frames, frames[valid], pose[valid, joint, c])
+    return pose
+
+
+def resample(x: np.ndarray, frames: int) -> np.ndarray:
+    """Linear resampling of ``x (T, ...)`` to ``frames`` time steps spanning the sequence."""
+    if len(x) == 0:
+        return np.zeros((frames, *x.shape[1:]), np.float32)
+    position = np.linspace(0, len(x) - 1, frames)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(x) - 1)
+    weight = (position - low).reshape(-1, *([1] * (x.ndim - 1)))
+    return (x[low] * (1 - weight) + x[high] * weight).astype(np.float32)
