@@ -1,0 +1,161 @@
+"""``actscope fall`` and ``actscope exercise``: the applications built on poses."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from actscope.cli.app import app, err, out
+from actscope.cli.live import run_live, source_options
+
+
+def _is_live(source: str) -> bool:
+    from actscope.live.sources import is_camera
+
+    return is_camera(source) or "://" in source
+
+
+def load_poses(source: str, work_size: int = 480):
+    """The image keypoints of ``source``: a poses file (``.npz`` from ``actscope pose``) as
+    it is, or a video whose poses are estimated now (every frame, MediaPipe)."""
+    from actscope.pose import PoseTrack, Skeleton
+
+    if source.endswith(".npz"):
+        from actscope.pose.skeleton import load_skeletons
+
+        found = load_skeletons(source)
+        if "image" in found:
+            return PoseTrack(found["image"], found.get("world")).image
+        return Skeleton.load(source)
+    from actscope.pose.estimate import extract_poses
+
+    with err.status(f"estimating poses in {Path(source).name}"):
+        track = extract_poses(source, work_size=work_size or None)
+    return track.image
+
+
+@app.command()
+@click.argument("source")
+@click.option(
+    "--live",
+    "force_live",
+    is_flag=True,
+    help="Replay a video file in real time through the live pipeline instead of "
+    "analysing every frame.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON (files only).")
+@source_options
+def fall(source: str, force_live: bool, as_json: bool, **options) -> None:
+    """Detect falls in SOURCE: a video file or poses file (.npz), or live from a camera
+    index or stream URL.
+
+    A fall is a fast drop of the body centre, the torso turning towards horizontal, then
+    lying low and still; each one is reported with its time (seconds) and a confidence.
+    Sitting or lying down slowly and bending over are not falls.
+    """
+    from actscope.apps.fall import FallAnalyzer, detect_falls
+
+    if force_live or _is_live(source):
+        run_live(source, FallAnalyzer(), **options)
+        return
+    skeleton = load_poses(source)
+    if skeleton.num_people == 0 or not skeleton.present().any():
+        err.print(
+            f"{source}: nobody in view in any frame; no fall can be detected",
+            markup=False,
+            soft_wrap=True,
+        )
+        alerts = []
+    else:
+        alerts = detect_falls(skeleton)
+    if as_json:
+        click.echo(json.dumps([a.to_event() for a in alerts]))
+        return
+    seen = skeleton.present().any(axis=0).mean() if skeleton.num_people else 0.0
+    for alert in alerts:
+        out.print(
+            f"fall at {alert.time:.2f} s (began {alert.onset:.2f} s, lying still by "
+            f"{alert.confirmed:.2f} s), confidence {alert.confidence:.2f}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not alerts:
+        out.print(
+            f"no fall in {skeleton.duration:.1f} s (a person in view in {100 * seen:.0f}% "
+            "of the frames)",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+@click.argument("video")
+@click.option(
+    "--kind",
+    default="pushup",
+    show_default=True,
+    help="Exercise: pushup, squat, lunge, situp, curl, press, jumping_jack.",
+)
+@click.option(
+    "--min-range",
+    type=float,
+    help="Smallest range of motion of the joint angle that counts as a repetition (degrees).",
+)
+@click.option(
+    "--form/--no-form",
+    default=True,
+    show_default=True,
+    help="For push-ups, also judge the form with the shipped form classifier.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+def exercise(video: str, kind: str, min_range: float | None, form: bool, as_json: bool) -> None:
+    """Count repetitions in VIDEO (or a poses file, .npz), with each repetition's timing
+    and range of motion; for push-ups, also judge the form (correct or wrong)."""
+    from actscope.apps.exercise import count_repetitions, get_exercise
+
+    exercise_kind = get_exercise(kind)  # a bad --kind fails before any pose estimation
+    skeleton = load_poses(video)
+    report = count_repetitions(skeleton, exercise_kind, min_range=min_range)
+    result = report.summary()
+    if form and kind == "pushup":
+        from actscope.apps.pushup_form import FormClassifier
+
+        model = FormClassifier.load()
+        result["form"] = {**model.judge(skeleton), "trained_on_clips": model.info.get("clips")}
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    name = os.path.basename(video)
+    out.print(
+        f"{name}: {report.count} {kind} repetition{'s' if report.count != 1 else ''} "
+        f"(angle measured on the {report.side} side)",
+        markup=False,
+        soft_wrap=True,
+    )
+    for rep in report.repetitions:
+        out.print(
+            f"  {rep.index:3d}  {rep.start:6.2f}-{rep.end:6.2f} s  ({rep.duration:.2f} s)  "
+            f"range {rep.range:5.1f} deg  ({rep.bottom:.0f}-{rep.top:.0f})",
+            markup=False,
+            soft_wrap=True,
+        )
+    if report.count:
+        out.print(
+            f"  mean {result['mean_duration']:.2f} s per repetition, "
+            f"{result['cadence_per_minute']:.0f} per minute, mean range "
+            f"{result['mean_range']:.0f} deg",
+            markup=False,
+            soft_wrap=True,
+        )
+    if "form" in result:
+        verdict = result["form"]
+        out.print(
+            f"form: {verdict['label']} (probability of correct form "
+            f"{verdict['p_correct']:.2f}; about 74% right on unseen clips of its training "
+            "data, less on other sources: see docs/apps/pushup_form.md)",
+            markup=False,
+            soft_wrap=True,
+        )
