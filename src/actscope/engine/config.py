@@ -83,11 +83,18 @@ class TrainConfig:
     torch's intra-op thread count (``null``: leave it), which CPU bit-reproducibility needs.
     ``amp`` turns on mixed precision: bf16 autocast on a CPU, fp16 with a gradient scaler on
     CUDA. ``grad_clip`` is the maximum gradient norm (0: off). ``device`` is ``auto``
-    (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+    (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``. ``pretrained`` names weights to
+    start from (anything :func:`actscope.weights.load_pretrained` takes: the model's published
+    weights by name or source, an upstream checkpoint file, an actscope checkpoint); the
+    classifier is replaced unless the weights were trained on the run's classes.
+    ``freeze_backbone`` trains only the classifier; the frozen layers' batch-norm statistics
+    stay as loaded.
     """
 
     model: str = ""
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    pretrained: str = ""
+    freeze_backbone: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 30
     batch_size: int = 32
@@ -132,6 +139,11 @@ class TrainConfig:
             (self.schedule.warmup_epochs >= 0, "schedule.warmup_epochs", "must be 0 or more"),
             (0 <= self.schedule.min_lr_ratio <= 1, "schedule.min_lr_ratio", "must be in [0, 1]"),
             (self.early_stopping.patience >= 0, "early_stopping.patience", "must be 0 or more"),
+            (
+                self.pretrained or not self.freeze_backbone,
+                "freeze_backbone",
+                "needs pretrained weights: set pretrained=PATH, or drop freeze_backbone",
+            ),
         ]
         for ok, key, rule in checks:
             if not ok:

@@ -78,13 +78,43 @@ class TrainResult:
         return self.out_dir / "best.pt"
 
 
-def build_model(config: TrainConfig, num_classes: int) -> nn.Module:
+def build_model(
+    config: TrainConfig, num_classes: int, class_names: Sequence[str] | None = None
+) -> nn.Module:
     """Seed everything from ``config.seed``, then build ``config.model`` from the registry
-    with ``config.model_kwargs``: the same config always gives the same initial weights."""
+    with ``config.model_kwargs``: the same config always gives the same initial weights.
+
+    With ``config.pretrained`` the weights are loaded and the classifier (the model's last
+    linear layer) is replaced by a fresh one for ``num_classes``, unless the weights' class
+    names equal ``class_names``. With ``config.freeze_backbone`` only the classifier's
+    parameters train, and every batch norm keeps its loaded statistics (it runs in eval
+    mode even while the model trains).
+    """
     from actscope.models import create_model
 
     seed_everything(config.seed)
-    return create_model(config.model, num_classes=num_classes, **config.model_kwargs)
+    if not config.pretrained:
+        model = create_model(config.model, num_classes=num_classes, **config.model_kwargs)
+    else:
+        from actscope.models.convert import replace_classifier
+        from actscope.weights import load_pretrained
+
+        loaded = load_pretrained(config.model, config.pretrained, **config.model_kwargs)
+        model = loaded.model
+        if class_names is None or list(loaded.classes) != [str(c) for c in class_names]:
+            replace_classifier(model, num_classes)
+        logger.info("loaded %s weights from %s", config.model, loaded.source)
+    if config.freeze_backbone:
+        from actscope.weights import _classifier_key
+
+        head = f"{_classifier_key(model)}."
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith(head))
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                # Returns None, so the hook leaves the input alone; runs before every forward.
+                module.register_forward_pre_hook(lambda m, args: setattr(m, "training", False))
+    return model
 
 
 def train(

@@ -1,0 +1,313 @@
+"""Datasets by name, ready for training: ``--dataset utd-mhad --protocol cross-subject``.
+
+:func:`training_data` turns a run's :class:`~actscope.engine.config.DataConfig` into torch
+datasets of ``(input, label)`` pairs, the class names, the input spec that checkpoints carry
+for inference, and the model keyword arguments the input implies. Skeleton datasets become
+:class:`~actscope.pose.features.BodyFeatures` tensors ``(C, T, 15, M)``; training items go
+through :class:`~actscope.datasets.view_augment.RandomViewTransform` unless
+``options.augment`` is ``"none"``.
+
+``data.options`` keys for skeleton datasets: ``dims`` (2 or 3; default 2, the form that
+poses from ordinary video share), ``frames`` (default: the model's registered frames),
+``persons`` (1), ``augment`` (``"view"`` or ``"none"``), ``augment_options`` (fields of
+``RandomViewTransform``), ``test_datasets`` (other dataset names whose test split is
+evaluated at the end of the run, e.g. ``[utd-mhad-openpose]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from actscope.errors import ConfigError, DatasetError
+
+logger = logging.getLogger(__name__)
+
+DATA_ENV = "ACTSCOPE_DATA"
+SKELETON_OPTIONS = ("dims", "frames", "persons", "augment", "augment_options", "test_datasets")
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset actscope knows by name: its loader and the folder it usually sits in."""
+
+    name: str
+    kind: str  # "skeleton" or "video"
+    folder: str
+    load: Callable[[Path], Any]
+    summary: str
+    # Video datasets build their torch datasets themselves (decoding, clip sampling):
+    # training(data_config, model_name) -> TrainingData and
+    # evaluation(name, root, protocol, input_spec, part) -> (Dataset, class names).
+    training: Callable[[Any, str], TrainingData] | None = None
+    evaluation: Callable[..., tuple[Dataset, list[str]]] | None = None
+
+
+@dataclass
+class TrainingData:
+    """What a training run needs from its dataset."""
+
+    train: Dataset
+    test: Dataset | None
+    class_names: list[str]
+    input_spec: dict[str, Any]
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    extra_tests: dict[str, Dataset] = field(default_factory=dict)
+
+
+def _skeleton_loaders() -> dict[str, DatasetEntry]:
+    from actscope import datasets as d
+
+    return {
+        entry.name: entry
+        for entry in (
+            DatasetEntry(
+                "utd-mhad",
+                "skeleton",
+                "utd_mhad",
+                d.load_utd_mhad,
+                "UTD-MHAD Kinect skeletons, 27 actions, 8 subjects",
+            ),
+            DatasetEntry(
+                "msr-action3d",
+                "skeleton",
+                "msr_action3d",
+                d.load_msr_action3d,
+                "MSR Action3D Kinect skeletons, 20 actions, 10 subjects",
+            ),
+            DatasetEntry(
+                "utd-mhad-openpose",
+                "skeleton",
+                "utd_mhad_openpose",
+                d.load_utd_mhad_openpose,
+                "UTD-MHAD RGB videos as OpenPose 2D keypoints, 27 actions",
+            ),
+            DatasetEntry(
+                "ntu",
+                "skeleton",
+                "ntu_rgbd",
+                d.load_ntu,
+                "NTU RGB+D skeleton files (60/120 actions)",
+            ),
+            DatasetEntry(
+                "skeleton-folder",
+                "skeleton",
+                "",
+                d.load_skeleton_folder,
+                "a folder of .npz skeletons listed in labels.tsv",
+            ),
+            DatasetEntry(
+                "video-poses",
+                "skeleton",
+                "",
+                d.load_video_folder,
+                "a folder of videos listed in labels.tsv, as MediaPipe poses",
+            ),
+        )
+    }
+
+
+DATASETS: dict[str, DatasetEntry] = {}
+
+
+def dataset_names() -> list[str]:
+    return sorted(_entries())
+
+
+def _entries() -> dict[str, DatasetEntry]:
+    if not DATASETS:
+        DATASETS.update(_skeleton_loaders())
+        DATASETS.update(_video_loaders())
+    return DATASETS
+
+
+def _video_loaders() -> dict[str, DatasetEntry]:
+    from actscope.datasets import video_data as v
+
+    common = {"training": v.video_training_data, "evaluation": v.video_evaluation_data}
+    return {
+        "video-folder": DatasetEntry(
+            "video-folder",
+            "video",
+            "",
+            v.scan_folder,
+            "videos in one folder per class, ROOT/<class>/<video> (UCF101 layout)",
+            **common,
+        ),
+        "kinetics-csv": DatasetEntry(
+            "kinetics-csv",
+            "video",
+            "",
+            v.read_csv_list,
+            "videos listed in CSV files (Kinetics label,youtube_id,... or path,label)",
+            **common,
+        ),
+    }
+
+
+def get_dataset(name: str) -> DatasetEntry:
+    entries = _entries()
+    if name not in entries:
+        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(sorted(entries))}")
+    return entries[name]
+
+
+def dataset_root(entry: DatasetEntry, root: str = "") -> Path:
+    """``root`` if given, else the entry's folder under ``$ACTSCOPE_DATA`` (default
+    ``../shared/data``)."""
+    if root:
+        return Path(root)
+    if not entry.folder:
+        raise ConfigError(f"dataset {entry.name!r} needs a folder; give it with --root")
+    return Path(os.environ.get(DATA_ENV, "../shared/data")) / entry.folder
+
+
+def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
+    """(train, test) items of a skeleton dataset under ``protocol``: ``cross-subject``
+    (the dataset's standard training subjects), ``cross-view`` (NTU cameras 2, 3), or
+    ``subjects=1,3,5`` (train on those subjects, test on the rest)."""
+    from actscope.datasets import cross_subject, cross_view
+
+    protocol = protocol or "cross-subject"
+    if protocol == "cross-subject":
+        return cross_subject(dataset)
+    if protocol == "cross-view":
+        return cross_view(dataset)
+    if protocol.startswith("subjects="):
+        try:
+            chosen = [int(s) for s in protocol.split("=", 1)[1].split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(f"protocol {protocol!r}: give subjects=1,3,5 (numbers)") from None
+        return cross_subject(dataset, chosen)
+    raise ConfigError(
+        f"unknown protocol {protocol!r}; use cross-subject, cross-view or subjects=1,3,5"
+    )
+
+
+def training_data(data: Any, model: str) -> TrainingData:
+    """Train and test sets of ``data`` (a ``DataConfig``) for the registered ``model``."""
+    entry = get_dataset(data.name)
+    if entry.training is not None:
+        return entry.training(data, model)
+    return _skeleton_training_data(entry, data, model)
+
+
+def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> TrainingData:
+    from actscope.datasets.skeleton_torch import SkeletonTorchDataset
+    from actscope.datasets.view_augment import RandomViewTransform
+    from actscope.models.registry import SkeletonInput, get_entry
+    from actscope.pose.features import BodyFeatures
+
+    options = dict(data.options)
+    unknown = set(options) - set(SKELETON_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"unknown data option(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(SKELETON_OPTIONS)}"
+        )
+    registered = get_entry(model).input
+    if not isinstance(registered, SkeletonInput):
+        raise ConfigError(f"{model} is an RGB model; {entry.name} holds skeletons")
+    features = BodyFeatures(
+        dims=int(options.get("dims", 2)),
+        frames=int(options.get("frames", registered.frames)),
+        persons=int(options.get("persons", 1)),
+    )
+    augment = options.get("augment", "view")
+    if augment == "view":
+        train_transform = RandomViewTransform(features, **_view_options(options))
+    elif augment == "none":
+        train_transform = features
+    else:
+        raise ConfigError(f"data option augment={augment!r}; use view or none")
+
+    items = _with_motion(entry.load(dataset_root(entry, data.root)))
+    train_items, test_items = split(items, data.protocol)
+    if len(train_items) == 0:
+        raise DatasetError(f"{entry.name}: no training items under protocol {data.protocol!r}")
+    extra = {}
+    for name in options.get("test_datasets") or []:
+        other = get_dataset(name)
+        other_items = _with_motion(other.load(dataset_root(other)))
+        if list(other_items.class_names) != list(items.class_names):
+            raise DatasetError(f"{name} has other classes than {entry.name}; cannot test on it")
+        extra[name] = SkeletonTorchDataset(
+            split(other_items, data.protocol)[1], features, cache=True
+        )
+    spec = {
+        "kind": "skeleton",
+        "layout": "body15",
+        **features.to_dict(),
+        "window_seconds": _typical_seconds(train_items),
+    }
+    return TrainingData(
+        train=SkeletonTorchDataset(train_items, train_transform),
+        test=SkeletonTorchDataset(test_items, features, cache=True) if len(test_items) else None,
+        class_names=list(items.class_names),
+        input_spec=spec,
+        model_kwargs={"in_channels": features.channels, "score_channel": features.dims},
+        extra_tests=extra,
+    )
+
+
+def _with_motion(items: Any) -> Any:
+    """``items`` without sequences of fewer than 2 frames (e.g. MSR Action3D's
+    ``a13_s09_e02``, all zeros, i.e. no tracked frame), each named in a log line."""
+    empty = [i for i, item in enumerate(items) if item.skeleton.num_frames < 2]
+    for i in empty:
+        logger.warning("%s: fewer than 2 frames; left out", items.records[i].path)
+    left_out = set(empty)
+    return items.subset(i for i in range(len(items)) if i not in left_out) if empty else items
+
+
+def _view_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    from actscope.datasets.view_augment import RandomViewTransform
+
+    given = dict(options.get("augment_options") or {})
+    known = {f.name for f in fields(RandomViewTransform)} - {"features"}
+    unknown = set(given) - known
+    if unknown:
+        raise ConfigError(
+            f"unknown augment option(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(known))}"
+        )
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+def _typical_seconds(items: Any) -> float:
+    """Median duration of the training sequences (s), rounded to 0.1 s: the window a
+    detector slides over long recordings."""
+    seconds = [item.skeleton.num_frames / item.skeleton.fps for item in items]
+    return round(float(np.median(seconds)), 1)
+
+
+def evaluation_data(
+    name: str, root: str, protocol: str, input_spec: Mapping[str, Any], part: str = "test"
+) -> tuple[Dataset, list[str]]:
+    """The ``part`` (``test``, ``train`` or ``all``) of dataset ``name`` as a model with
+    ``input_spec`` reads it, and the dataset's class names."""
+    from actscope.datasets.skeleton_torch import SkeletonTorchDataset
+    from actscope.pose.features import BodyFeatures
+
+    entry = get_dataset(name)
+    if entry.evaluation is not None:
+        return entry.evaluation(name, root, protocol, input_spec, part)
+    if input_spec.get("kind") != "skeleton":
+        raise ConfigError(f"the model takes video clips; {name} holds skeletons")
+    items = _with_motion(entry.load(dataset_root(entry, root)))
+    if part != "all":
+        train_items, test_items = split(items, protocol)
+        items = test_items if part == "test" else train_items
+    features = BodyFeatures(
+        dims=int(input_spec.get("dims", 2)),
+        frames=int(input_spec.get("frames", 48)),
+        persons=int(input_spec.get("persons", 1)),
+    )
+    return SkeletonTorchDataset(items, features), list(items.class_names)
