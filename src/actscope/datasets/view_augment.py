@@ -12,7 +12,10 @@ video pose estimators differ from Kinect, then produces the same
 - mirroring (left and right swapped, x negated): webcams and some datasets mirror video;
 - time: frames dropped (estimators skip frames they fail on) and ends cropped;
 - keypoint quality: Gaussian noise and coarse quantisation (heat-map peaks);
-- per-frame rescaling by shoulder width, and a hidden trajectory, as some sources deliver.
+- per-frame rescaling by shoulder width, and a hidden trajectory, as some sources deliver;
+- missing joints: legs out of view (a person at a desk or close to a webcam) or scattered
+  joints the estimator lost, for some frames or the whole clip (score 0, as inference sees
+  them).
 
 Randomness comes from numpy's global generator, which the training engine seeds per sample,
 so a resumed run repeats it exactly.
@@ -32,6 +35,9 @@ from actscope.pose.skeleton import Skeleton
 _PELVIS = BODY15.index("pelvis")
 _HEAD = BODY15.index("head")
 _HIPS = [BODY15.index("left_hip"), BODY15.index("right_hip")]
+_LEGS = [
+    BODY15.index(f"{side}_{joint}") for side in ("left", "right") for joint in ("knee", "ankle")
+]
 _SHOULDERS = (BODY15.index("left_shoulder"), BODY15.index("right_shoulder"))
 
 
@@ -57,11 +63,14 @@ class RandomViewTransform:
     quantize: float = 0.2
     frame_scale: float = 0.5
     hide_trajectory: float = 0.5
+    occlude: float = 0.3
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
         dims = self.features.dims
         world = skeleton.space == "world" and skeleton.channels == 3
         coords, scores = body_coords(skeleton, 3 if world else dims)
+        if coords.shape[1] < 2:  # nothing moves: no view or time to vary
+            return torch.from_numpy(self.features.from_coords(coords[..., :dims], scores))
         coords = coords.copy()
         if world:
             coords = self._move_joints(self._turn(coords))
@@ -72,6 +81,8 @@ class RandomViewTransform:
             coords = coords[:, :, BODY15.flip_permutation] * _mirror_signs(coords.shape[-1])
             scores = scores[:, :, BODY15.flip_permutation]
         coords, scores = self._retime(coords, scores)
+        if np.random.random() < self.occlude:
+            coords, scores = self._hide(coords, scores)
         out = self.features.from_coords(coords, scores)
         self._degrade(out)
         return torch.from_numpy(out)
@@ -103,6 +114,25 @@ class RandomViewTransform:
         if keep.sum() < 2:
             return coords, scores
         return coords[:, keep], scores[:, keep]
+
+    def _hide(self, coords: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mark joints missing (NaN, score 0): the legs, with the hips half of the time, or
+        about one joint in eight; over the whole clip or a random stretch of it."""
+        if np.random.random() < 0.5:
+            joints = _LEGS + ([*_HIPS, _PELVIS] if np.random.random() < 0.5 else [])
+        else:
+            lost = np.random.random(len(BODY15.joints)) < 0.125
+            lost[NECK] = False  # the reference of every other joint; kept, as estimators do
+            joints = list(np.flatnonzero(lost))
+        frames = coords.shape[1]
+        start, stop = 0, frames
+        if np.random.random() < 0.5:
+            start = np.random.randint(0, frames)
+            stop = np.random.randint(start + 1, frames + 1)
+        coords, scores = coords.copy(), scores.copy()
+        coords[:, start:stop, joints] = np.nan
+        scores[:, start:stop, joints] = 0.0
+        return coords, scores
 
     def _degrade(self, out: np.ndarray) -> None:
         """In place on ``(C, T, V, M)``: noise, quantisation, shoulder rescaling, no path."""

@@ -3,7 +3,7 @@
 A skeleton from any layout and space becomes ``(C, T, V, M)``: the ``body15`` joints in
 canonical axes, resampled to a fixed number of frames, with a last channel holding each
 joint's score. Two choices make Kinect skeletons and keypoints estimated from ordinary video
-mean the same thing (see docs/skeleton_transfer.md):
+mean the same thing (see docs/default_model.md):
 
 - **Neck-relative pose, trajectory on the neck.** Every joint but the neck is given relative
   to the neck in the same frame; the neck joint itself carries the body's path
@@ -98,9 +98,15 @@ def project(coords: np.ndarray) -> np.ndarray:
 
 def limb_scale(pose: np.ndarray) -> float:
     """Mean over arm and leg bones of each bone's 90th-percentile length in ``pose (T, V, C)``."""
-    lengths = np.stack([np.linalg.norm(pose[:, a] - pose[:, b], axis=-1) for a, b in LIMB_BONES])
-    per_bone = [
-        np.percentile(row[np.isfinite(row)], 90) for row in lengths if np.isfinite(row).any()
+    first, second = np.array(LIMB_BONES).T
+    lengths = np.linalg.norm(pose[:, first] - pose[:, second], axis=-1).T  # (bones, T)
+    finite = np.isfinite(lengths)
+    whole = finite.all(axis=1)  # the usual case, and one vectorised call (nanpercentile is slow)
+    per_bone = list(np.percentile(lengths[whole], 90, axis=1)) if whole.any() else []
+    per_bone += [
+        np.percentile(row[ok], 90)
+        for row, ok in zip(lengths, finite, strict=True)
+        if 0 < ok.sum() < len(ok)
     ]
     scale = float(np.mean(per_bone)) if per_bone else float("nan")
     return scale if scale > 1e-6 else float("nan")
