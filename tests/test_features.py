@@ -141,3 +141,30 @@ def test_a_one_frame_skeleton_is_still_a_valid_input():
     one = waving(frames=1)
     x = RandomViewTransform(BodyFeatures(frames=16))(one).numpy()
     assert x.shape == (3, 16, 15, 1) and np.isfinite(x).all()
+
+
+def test_joints_scored_below_min_score_count_as_missing():
+    skeleton = waving()
+    scores = skeleton.scores.copy()
+    scores[:, :, J["left_knee"]] = 0.1  # placed, but the estimator could not see it
+    scores[:, :, J["right_knee"]] = 0.6
+    x = BodyFeatures(min_score=0.3)(skeleton.replace(scores=scores)).numpy()
+    assert np.all(x[:, :, J["left_knee"]] == 0)
+    assert (
+        np.allclose(x[2, :, J["right_knee"]], 0.6) and np.abs(x[:2, :, J["right_knee"]]).min() > 0
+    )
+    kept = BodyFeatures(min_score=0.0)(skeleton.replace(scores=scores)).numpy()
+    assert np.allclose(kept[2, :, J["left_knee"]], 0.1)
+
+
+def test_old_input_specs_keep_every_placed_joint():
+    spec = {"kind": "skeleton", "layout": "body15", "dims": 3, "frames": 20, "persons": 2}
+    assert BodyFeatures.from_spec(spec) == BodyFeatures(dims=3, frames=20, persons=2, min_score=0)
+    assert BodyFeatures.from_spec({**spec, "min_score": 0.3}).min_score == 0.3
+
+
+def test_view_transform_spreads_scores_like_an_estimator():
+    transform = RandomViewTransform(BodyFeatures(), score_jitter=1.0, occlude=0)
+    np.random.seed(0)
+    scores = transform(waving()).numpy()[2]
+    assert scores.min() >= 0.3 and scores.max() <= 1.0 and scores.std() > 0.1

@@ -9,9 +9,10 @@ through :class:`~actscope.datasets.view_augment.RandomViewTransform` unless
 
 ``data.options`` keys for skeleton datasets: ``dims`` (2 or 3; default 2, the form that
 poses from ordinary video share), ``frames`` (default: the model's registered frames),
-``persons`` (1), ``augment`` (``"view"`` or ``"none"``), ``augment_options`` (fields of
-``RandomViewTransform``), ``test_datasets`` (other dataset names whose test split is
-evaluated at the end of the run, e.g. ``[utd-mhad-openpose]``).
+``persons`` (1), ``min_score`` (0.3: joints scored lower count as missing), ``augment``
+(``"view"`` or ``"none"``), ``augment_options`` (fields of ``RandomViewTransform``),
+``test_datasets`` (other dataset names whose test split is evaluated at the end of the run,
+e.g. ``[utd-mhad-openpose]``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from actscope.errors import ConfigError, DatasetError
 logger = logging.getLogger(__name__)
 
 DATA_ENV = "ACTSCOPE_DATA"
-SKELETON_OPTIONS = ("dims", "frames", "persons", "augment", "augment_options", "test_datasets")
+SKELETON_OPTIONS = (
+    "dims",
+    "frames",
+    "persons",
+    "min_score",
+    "augment",
+    "augment_options",
+    "test_datasets",
+)
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,7 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         dims=int(options.get("dims", 2)),
         frames=int(options.get("frames", registered.frames)),
         persons=int(options.get("persons", 1)),
+        min_score=float(options.get("min_score", BodyFeatures.min_score)),
     )
     augment = options.get("augment", "view")
     if augment == "view":
@@ -305,9 +315,5 @@ def evaluation_data(
     if part != "all":
         train_items, test_items = split(items, protocol)
         items = test_items if part == "test" else train_items
-    features = BodyFeatures(
-        dims=int(input_spec.get("dims", 2)),
-        frames=int(input_spec.get("frames", 48)),
-        persons=int(input_spec.get("persons", 1)),
-    )
+    features = BodyFeatures.from_spec(input_spec)
     return SkeletonTorchDataset(items, features), list(items.class_names)

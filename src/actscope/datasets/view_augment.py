@@ -15,7 +15,8 @@ video pose estimators differ from Kinect, then produces the same
 - per-frame rescaling by shoulder width, and a hidden trajectory, as some sources deliver;
 - missing joints: legs out of view (a person at a desk or close to a webcam) or scattered
   joints the estimator lost, for some frames or the whole clip (score 0, as inference sees
-  them).
+  them), and scores spread between ``min_score`` and 1 as an estimator's confidences are
+  (Kinect's are all 1).
 
 Randomness comes from numpy's global generator, which the training engine seeds per sample,
 so a resumed run repeats it exactly.
@@ -64,6 +65,7 @@ class RandomViewTransform:
     frame_scale: float = 0.5
     hide_trajectory: float = 0.5
     occlude: float = 0.3
+    score_jitter: float = 0.5
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
         dims = self.features.dims
@@ -83,6 +85,9 @@ class RandomViewTransform:
         coords, scores = self._retime(coords, scores)
         if np.random.random() < self.occlude:
             coords, scores = self._hide(coords, scores)
+        if np.random.random() < self.score_jitter:  # estimators' confidences, not Kinect's 1s
+            low = self.features.min_score
+            scores = np.where(scores > 0, np.random.uniform(low, 1.0, scores.shape), 0.0)
         out = self.features.from_coords(coords, scores)
         self._degrade(out)
         return torch.from_numpy(out)

@@ -43,12 +43,26 @@ class BodyFeatures:
     """Skeleton -> model input ``(dims + 1, frames, 15, persons)`` float32.
 
     ``dims`` 2 or 3 coordinates, then the score channel (0 for a missing joint, whose
-    coordinates are 0). The ``persons`` most present people are kept, zero-padded.
+    coordinates are 0). The ``persons`` most present people are kept, zero-padded. A joint
+    scored below ``min_score`` counts as missing: estimators such as MediaPipe still place
+    joints they cannot see (legs out of the picture), with a low score.
     """
 
     dims: Literal[2, 3] = 2
     frames: int = 48
     persons: int = 1
+    min_score: float = 0.3
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> BodyFeatures:
+        """The features a checkpoint's input spec describes (specs written before
+        ``min_score`` existed mean 0: every placed joint counts)."""
+        return cls(
+            dims=int(spec.get("dims", 2)),
+            frames=int(spec.get("frames", 48)),
+            persons=int(spec.get("persons", 1)),
+            min_score=float(spec.get("min_score", 0.0)),
+        )
 
     @property
     def channels(self) -> int:
@@ -65,6 +79,10 @@ class BodyFeatures:
         """Canonical body15 ``coords (M, T, 15, dims)`` and ``scores (M, T, 15)`` ->
         ``(C, T, 15, persons)`` numpy array (the tensor :meth:`__call__` returns)."""
         out = np.zeros((self.channels, self.frames, len(BODY15.joints), self.persons), np.float32)
+        if self.min_score > 0:
+            unseen = scores < self.min_score
+            coords = np.where(unseen[..., None], np.nan, coords)
+            scores = np.where(unseen, 0.0, scores)
         order = np.argsort(-(scores > 0).sum(axis=(1, 2)), kind="stable")[: self.persons]
         for slot, person in enumerate(order):
             pose, score = relative_pose(coords[person], scores[person])
