@@ -20,6 +20,15 @@ _EXPORTS = {
     "UniformSampler": "actscope.video",
     "DenseSampler": "actscope.video",
     "MultiViewSampler": "actscope.video",
+    "Skeleton": "actscope.pose",
+    "extract_poses": "actscope.pose",
+    "Recognizer": "actscope.inference",
+    "load_model": "actscope.inference",
+    "predict": "actscope.inference",
+    "detect": "actscope.inference",
+    "DetectOptions": "actscope.inference",
+    "Segment": "actscope.inference",
+    "evaluate_detection": "actscope.inference",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
@@ -32,9 +41,28 @@ __all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
     "UniformSampler",
     "DenseSampler",
     "MultiViewSampler",
+    "Skeleton",
+    "extract_poses",
+    "Recognizer",
+    "load_model",
+    "predict",
+    "detect",
+    "DetectOptions",
+    "Segment",
+    "evaluate_detection",
 ]
 
 if TYPE_CHECKING:
+    from actscope.inference import (
+        DetectOptions,
+        Recognizer,
+        Segment,
+        detect,
+        evaluate_detection,
+        load_model,
+        predict,
+    )
+    from actscope.pose import Skeleton, extract_poses
     from actscope.video import (
         DenseSampler,
         MultiViewSampler,

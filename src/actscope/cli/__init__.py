@@ -11,7 +11,15 @@ import sys
 
 import click
 
-from actscope.cli import models, pose, video  # noqa: F401 - each registers its commands
+from actscope.cli import (  # noqa: F401 - each registers its commands
+    apps,
+    live,
+    models,
+    pose,
+    recognize,
+    train,
+    video,
+)
 from actscope.cli.app import USER_ERROR, app, err, print_error
 from actscope.errors import ActscopeError
 

@@ -15,15 +15,19 @@ import os
 from dataclasses import asdict, dataclass, is_dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from actscope.errors import ModelError
+from actscope.pose.estimate import PoseTrack
 from actscope.pose.features import BodyFeatures
 from actscope.pose.skeleton import Skeleton
+
+if TYPE_CHECKING:
+    from actscope.video.transforms import Compose
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +113,7 @@ class Recognizer:
     def features(self) -> BodyFeatures:
         if self.kind != "skeleton":
             raise ModelError(f"{self.source} is an RGB model; it takes frames, not skeletons")
-        return BodyFeatures(
-            dims=int(self.input.get("dims", 2)),
-            frames=int(self.input.get("frames", 48)),
-            persons=int(self.input.get("persons", 1)),
-        )
+        return BodyFeatures.from_spec(self.input)
 
     def skeleton_scores(self, skeletons: list[Skeleton], batch_size: int = 64) -> np.ndarray:
         """Class probabilities ``(len(skeletons), K)``, one row per skeleton clip."""
@@ -151,6 +151,99 @@ class Recognizer:
         kept_starts = np.array(kept, dtype=np.float64)
         ends = np.minimum(kept_starts + window, duration)
         return kept_starts, ends, self.skeleton_scores(clips, batch_size)
+
+    @property
+    def skeleton_space(self) -> str:
+        """Which keypoints of a pose track a skeleton model reads: ``"image"`` for 2D models
+        (pixels, what the camera sees), ``"world"`` for 3D ones (metres)."""
+        return "world" if int(self.input.get("dims", 2)) == 3 else "image"
+
+    def track_skeleton(self, track: PoseTrack) -> Skeleton:
+        """The skeleton of ``track`` in :attr:`skeleton_space`."""
+        if self.skeleton_space == "world":
+            if track.world is None:
+                raise ModelError(
+                    f"{self.source} is a 3D skeleton model but the pose estimator gave no 3D "
+                    "world keypoints; use a 2D model or an estimator with world keypoints"
+                )
+            return track.world
+        return track.image
+
+    # --- RGB models ---------------------------------------------------------------------
+
+    @property
+    def clip_frames(self) -> int:
+        """Frames per clip an RGB model takes."""
+        return int(self.input.get("frames", 16))
+
+    @property
+    def clip_stride(self) -> int:
+        """Frames of the video between consecutive clip frames (RGB models)."""
+        return max(1, int(self.input.get("stride", 1)))
+
+    def clip_transform(self) -> Compose:
+        """Frames ``(T, H, W, 3)`` uint8 -> model input ``(C, T, size, size)``, as the input
+        spec says (short side resized to ``resize``, centre crop ``size``, mean/std)."""
+        if self.kind != "video":
+            raise ModelError(f"{self.source} is a skeleton model; it takes poses, not frames")
+        # imported here: torchvision costs seconds and ~150 MB that skeleton models never need
+        from actscope.video.transforms import (
+            KINETICS_MEAN,
+            KINETICS_STD,
+            CenterCrop,
+            Compose,
+            Normalize,
+            ResizeShortSide,
+            ToTensor,
+        )
+
+        size = int(self.input.get("size", 224))
+        return Compose(
+            [
+                ToTensor(),
+                ResizeShortSide(int(self.input.get("resize", size))),
+                CenterCrop(size),
+                Normalize(
+                    self.input.get("mean", KINETICS_MEAN), self.input.get("std", KINETICS_STD)
+                ),
+            ]
+        )
+
+    def clip_scores(self, clips: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
+        transform = self.clip_transform()
+        out = [
+            self.scores(torch.stack([transform(c) for c in clips[i : i + batch_size]]), batch_size)
+            for i in range(0, len(clips), batch_size)
+        ]
+        return np.concatenate(out) if out else self._empty()
+
+    def video_clips(
+        self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Score ``num_clips`` clips spread evenly over ``video`` (RGB models).
+
+        Returns clip ``starts (N,)``, ``ends (N,)`` in seconds, probabilities ``(N, K)`` and
+        the video's frame count. Segment-sampling models (TSN, TSM) take one clip of one
+        frame per segment of the whole video.
+        """
+        from actscope.video import MultiViewSampler, UniformSampler, probe, read_video
+
+        info = probe(video)
+        if self.input.get("sampling") == "segments":
+            sampler = UniformSampler(self.clip_frames)
+        else:
+            sampler = MultiViewSampler(num_clips, self.clip_frames, self.clip_stride)
+        size = int(self.input.get("resize", self.input.get("size", 224)))
+        clip = read_video(video, sampler, short_side=size, allow_partial=allow_partial)
+        frames, times = clip.frames, clip.times
+        if frames.ndim == 4:  # one clip: (T, H, W, 3)
+            frames, times = frames[None], times[None]
+        period = 1.0 / info.fps if info.fps > 0 else 0.0
+        starts = times[:, 0]
+        ends = times[:, -1] + period
+        probs = self.clip_scores(list(frames))
+        return starts, ends, probs, int(info.frame_count)
 
     # --- any model --------------------------------------------------------------------
 

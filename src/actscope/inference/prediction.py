@@ -1,0 +1,264 @@
+"""What happens in a video: the top-k actions of each of many videos.
+
+Skeleton models: poses are estimated in every frame (MediaPipe) and streamed through
+:class:`~actscope.inference.scoring.SkeletonStream` (only the last window of poses is kept):
+windows of the model's length are scored every quarter window, and the probabilities of the
+windows with a person in them are averaged. A video in which nobody is found gives no
+actions and a warning, never an invented label. RGB models: clips spread over the video are
+scored and averaged.
+
+A file that cannot be read is reported in its :class:`Prediction` (``error``) and the other
+videos go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actscope.errors import ActscopeError, ConfigError, VideoError
+from actscope.inference.recognizer import Recognizer
+from actscope.inference.scoring import ScoreTrack, stream_video_poses
+from actscope.pose.estimate import Estimators
+from actscope.pose.skeleton import Skeleton
+
+log = logging.getLogger(__name__)
+
+VideoInput = str | os.PathLike
+FrameCallback = Callable[[int, int | None], None]
+"""``on_frame(frames_done, frames_total_or_None)`` within the current video."""
+
+
+@dataclass
+class Prediction:
+    """Top-k actions of one video (``top``: ``(label, probability)`` pairs, best first).
+
+    ``frames`` decoded frames used; ``frames_with_person`` how many had a person in them
+    (``None`` for RGB models); ``windows`` how many windows or clips were scored;
+    ``duration`` seconds of video; ``seconds`` the time taken. ``error`` is set, and
+    ``top`` empty, when the video could not be processed.
+    """
+
+    video: str
+    top: list[tuple[str, float]] = field(default_factory=list)
+    frames: int = 0
+    frames_with_person: int | None = None
+    windows: int = 0
+    duration: float = 0.0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    scores: ScoreTrack | None = field(default=None, repr=False)
+    skeleton: Skeleton | None = field(default=None, repr=False)  # image keypoints
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def label(self) -> str | None:
+        """The most probable action, or ``None`` when there is none."""
+        return self.top[0][0] if self.top else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "video": self.video,
+            "top": [{"label": k, "score": round(v, 4)} for k, v in self.top],
+            "frames": self.frames,
+            "frames_with_person": self.frames_with_person,
+            "windows": self.windows,
+            "duration": round(self.duration, 3),
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+            "error": self.error,
+        }
+
+
+def collect_videos(inputs: VideoInput | Iterable[VideoInput]) -> list[str]:
+    """Files (kept as given, in order) and the video files under folders (recursively, by
+    suffix, sorted). Raises :class:`VideoError` when nothing is left."""
+    from actscope.pose.cache import find_videos
+
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    found: list[str] = []
+    for item in inputs:
+        name = os.fspath(item)
+        if os.path.isdir(name):
+            videos = find_videos(name)
+            if not videos:
+                log.warning("%s: no video files in this folder", name)
+            found += [str(v) for v in videos]
+        else:
+            found.append(name)
+    if not found:
+        raise VideoError("no videos to process: the folders given hold no video files")
+    return found
+
+
+def predict(
+    videos: VideoInput | Iterable[VideoInput],
+    model: str | os.PathLike | Recognizer = "default",
+    top_k: int = 5,
+    *,
+    step: int = 1,
+    work_size: int | None = None,
+    workers: int | None = None,
+    estimator: Estimators | None = None,
+    clips: int = 5,
+    keep_poses: bool = False,
+    allow_partial: bool = False,
+    on_video: Callable[[str, int, int], None] | None = None,
+    on_frame: FrameCallback | None = None,
+) -> list[Prediction]:
+    """The ``top_k`` actions of each video (files, URLs or folders of videos), one
+    :class:`Prediction` per video in order.
+
+    ``model``: ``"default"`` (the shipped skeleton model), a checkpoint path, a registered
+    name or a loaded :class:`Recognizer`. Skeleton models: ``step`` estimates poses in every
+    ``step``-th frame, at ``work_size`` pixels on the short side (default 480), with
+    ``workers`` threads (or with ``estimator``, one pose estimator or a list of them, as
+    :func:`actscope.pose.extract_poses` takes); ``keep_poses`` keeps the image keypoints
+    (for rendering). RGB models: ``clips`` clips are scored per video. ``allow_partial``
+    uses the frames that decode from a truncated or damaged file instead of reporting it.
+    ``on_video(path, index, count)`` is called before each video and ``on_frame(done,
+    total)`` as its frames are processed.
+    """
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, got {top_k}")
+    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    paths = collect_videos(videos)
+    results = []
+    for index, video in enumerate(paths):
+        if on_video is not None:
+            on_video(video, index, len(paths))
+        started = time.perf_counter()
+        try:
+            result = predict_one(
+                recognizer,
+                video,
+                top_k,
+                step=step,
+                work_size=work_size,
+                workers=workers,
+                estimator=estimator,
+                clips=clips,
+                keep_poses=keep_poses,
+                allow_partial=allow_partial,
+                on_frame=on_frame,
+            )
+        except ActscopeError as exc:
+            # recorded in the result, which callers report; a warning here would say it twice
+            log.info("%s: skipped: %s", video, exc)
+            result = Prediction(video, error=str(exc))
+        result.seconds = time.perf_counter() - started
+        results.append(result)
+    return results
+
+
+def predict_one(
+    recognizer: Recognizer,
+    video: str,
+    top_k: int = 5,
+    *,
+    step: int = 1,
+    work_size: int | None = None,
+    workers: int | None = None,
+    estimator: Estimators | None = None,
+    clips: int = 5,
+    keep_poses: bool = False,
+    allow_partial: bool = False,
+    on_frame: FrameCallback | None = None,
+) -> Prediction:
+    """One video's :class:`Prediction`; errors are raised, not recorded."""
+    if recognizer.kind == "video":
+        starts, ends, probs, frames = recognizer.video_clips(
+            video, clips, allow_partial=allow_partial
+        )
+        track = ScoreTrack(
+            list(recognizer.class_names),
+            starts,
+            ends,
+            probs,
+            np.zeros(0),
+            np.zeros(0, bool),
+            None,
+            float(ends.max()) if len(ends) else 0.0,
+        )
+        return Prediction(
+            video,
+            top_labels(track.mean_probs(), recognizer.class_names, top_k),
+            frames=frames,
+            windows=len(starts),
+            duration=track.duration,
+            scores=track,
+        )
+    from actscope.video import probe
+
+    info = probe(video)
+    total = len(range(0, info.frame_count, step)) if info.frame_count else None
+    done = 0
+
+    def progress(frame: object) -> None:
+        nonlocal done
+        done += 1
+        if on_frame is not None:
+            on_frame(done, total)
+
+    stream, skeleton = stream_video_poses(
+        recognizer,
+        video,
+        step=step,
+        work_size=work_size,
+        workers=workers,
+        estimator=estimator,
+        keep_poses=keep_poses,
+        allow_partial=allow_partial,
+        on_frame=progress,
+    )
+    track = stream.finish()
+    frames, person = len(track.times), int(track.present.sum())
+    result = Prediction(
+        video,
+        top_labels(track.mean_probs(), recognizer.class_names, top_k) if track.num_windows else [],
+        frames=frames,
+        frames_with_person=person,
+        windows=track.num_windows,
+        duration=track.duration,
+        scores=track,
+        skeleton=skeleton,
+    )
+    if person == 0:
+        result.warnings.append(
+            f"no person found in any of the {frames} frames; no action can be "
+            "recognised from poses without a person"
+        )
+    elif not track.num_windows:
+        result.warnings.append(
+            f"a person was found in only {person} of {frames} frames, too few to "
+            "recognise an action"
+        )
+    return result
+
+
+def top_labels(
+    probs: np.ndarray, class_names: Sequence[str], top_k: int
+) -> list[tuple[str, float]]:
+    """The ``top_k`` ``(label, probability)`` pairs of ``probs (K,)``, best first."""
+    order = np.argsort(-probs, kind="stable")[:top_k]
+    return [(class_names[k], float(probs[k])) for k in order]
+
+
+def output_path(option: str | os.PathLike, video: str, count: int, suffix: str) -> Path:
+    """Where a per-video output goes: ``option`` itself for a single video, else
+    ``option/<video name><suffix>`` (``option`` is then a folder)."""
+    if count == 1:
+        return Path(option)
+    return Path(option) / f"{Path(video).stem}{suffix}"

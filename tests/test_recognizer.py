@@ -1,0 +1,125 @@
+"""The Recognizer's skeleton-space choice and RGB clip scoring; helpers that write small
+checkpoints for the inference tests (imported by test_predict, test_detect, test_overlay)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actscope.engine.checkpoint import make_checkpoint, save_checkpoint
+from actscope.errors import ModelError
+from actscope.inference import Recognizer
+from actscope.models import create_model
+from actscope.pose import PoseTrack, Skeleton
+from videogen import write_video
+
+CLASSES = ("wave", "clap", "squat")
+
+
+def skeleton_checkpoint(
+    path: Path,
+    classes=CLASSES,
+    *,
+    dims: int = 2,
+    window: float = 1.0,
+    seed: int = 0,
+    min_score: float = 0.0,
+) -> Path:
+    """A ``tcn`` with random weights for body15 input, ``dims`` coordinates + score; joints
+    scored under ``min_score`` count as missing."""
+    torch.manual_seed(seed)
+    kwargs = {"in_channels": dims + 1, "score_channel": dims, "channels": [16, 16, 16, 16]}
+    model = create_model("tcn", num_classes=len(classes), **kwargs).eval()
+    spec = {
+        "kind": "skeleton",
+        "layout": "body15",
+        "dims": dims,
+        "frames": 16,
+        "persons": 1,
+        "min_score": min_score,
+        "window_seconds": window,
+    }
+    checkpoint = make_checkpoint(
+        model, model_name="tcn", model_kwargs=kwargs, class_names=classes, input_spec=spec
+    )
+    return save_checkpoint(checkpoint, path)
+
+
+def video_checkpoint(path: Path, classes=CLASSES) -> Path:
+    """An ``x3d_xs`` with random weights taking 4 frames, 2 apart, at 32x32 pixels."""
+    torch.manual_seed(0)
+    model = create_model("x3d_xs", num_classes=len(classes)).eval()
+    spec = {
+        "kind": "video",
+        "frames": 4,
+        "stride": 2,
+        "size": 32,
+        "resize": 32,
+        "mean": [0.45] * 3,
+        "std": [0.225] * 3,
+        "sampling": "dense",
+    }
+    checkpoint = make_checkpoint(
+        model, model_name="x3d_xs", model_kwargs={}, class_names=classes, input_spec=spec
+    )
+    return save_checkpoint(checkpoint, path)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recognizer")
+    return {
+        "2d": Recognizer.load(skeleton_checkpoint(folder / "s2.pt")),
+        "3d": Recognizer.load(skeleton_checkpoint(folder / "s3.pt", dims=3)),
+        "rgb": Recognizer.load(video_checkpoint(folder / "rgb.pt")),
+    }
+
+
+def _track(world: bool) -> PoseTrack:
+    coords = np.random.default_rng(0).normal(size=(1, 5, 17, 2)).astype(np.float32)
+    image = Skeleton(coords, np.ones((1, 5, 17)), "coco17", 10.0, "image")
+    if not world:
+        return PoseTrack(image)
+    deep = np.concatenate([coords, np.ones((1, 5, 17, 1), np.float32)], axis=-1)
+    return PoseTrack(image, Skeleton(deep, np.ones((1, 5, 17)), "coco17", 10.0, "world"))
+
+
+def test_2d_models_read_image_keypoints_and_3d_models_world_keypoints(models):
+    track = _track(world=True)
+    assert models["2d"].skeleton_space == "image"
+    assert models["2d"].track_skeleton(track) is track.image
+    assert models["3d"].skeleton_space == "world"
+    assert models["3d"].track_skeleton(track) is track.world
+
+
+def test_a_3d_model_refuses_a_track_without_world_keypoints(models):
+    with pytest.raises(ModelError, match="3D"):
+        models["3d"].track_skeleton(_track(world=False))
+
+
+def test_clip_transform_follows_the_input_spec(models):
+    frames = np.zeros((4, 48, 80, 3), np.uint8)
+    clip = models["rgb"].clip_transform()(frames)
+    assert tuple(clip.shape) == (3, 4, 32, 32)
+    # a black frame normalised by mean 0.45, std 0.225
+    np.testing.assert_allclose(clip.numpy(), -0.45 / 0.225, rtol=1e-5)
+
+
+def test_video_clips_spreads_clips_over_the_video(models, tmp_path):
+    video = write_video(tmp_path / "clip.mp4", 40, fps=20, width=64, height=48)
+    starts, ends, probs, frames = models["rgb"].video_clips(video, num_clips=3)
+    assert frames == 40 and probs.shape == (3, len(CLASSES))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    # 3 clips of 4 frames 2 apart (span 7 frames) over 40 frames start at 0, 16.5, 33
+    np.testing.assert_allclose(starts, [0.0, 0.8, 1.65], atol=0.06)
+    np.testing.assert_allclose(ends - starts, 7 / 20, atol=1e-6)
+
+
+def test_rgb_and_skeleton_models_refuse_the_other_input(models):
+    with pytest.raises(ModelError, match="skeleton model"):
+        models["2d"].clip_transform()
+    with pytest.raises(ModelError, match="RGB model"):
+        models["rgb"].features  # noqa: B018 - the property raises
