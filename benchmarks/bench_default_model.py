@@ -15,6 +15,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -28,6 +29,16 @@ def accuracy(recognizer: actscope.Recognizer, items) -> float:
     scores = recognizer.skeleton_scores([item.skeleton for item in items])
     labels = np.array([item.label for item in items])
     return float((scores.argmax(1) == labels).mean())
+
+
+def timings(run: Callable[[], object], repeats: int) -> list[float]:
+    """Wall seconds of ``repeats`` calls of ``run``."""
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        out.append(time.perf_counter() - start)
+    return out
 
 
 def main() -> None:
@@ -59,44 +70,21 @@ def main() -> None:
     )
 
     window = kinect[0].skeleton
-    for _ in range(10):
-        recognizer.skeleton_scores([window])
-    times = []
-    for _ in range(200):
-        start = time.perf_counter()
-        recognizer.skeleton_scores([window])
-        times.append(time.perf_counter() - start)
+    timings(lambda: recognizer.skeleton_scores([window]), 10)  # warm-up
+    times = timings(lambda: recognizer.skeleton_scores([window]), 200)
     print(
         f"latency, one sequence (features + model): median {1e3 * statistics.median(times):.2f} ms,"
         f" p95 {1e3 * np.percentile(times, 95):.2f} ms"
     )
     one = recognizer.features(window)[None]
-    model_times = []
-    for _ in range(200):
-        start = time.perf_counter()
-        recognizer.scores(one)
-        model_times.append(time.perf_counter() - start)
-    print(
-        f"latency, one sequence (model only): median {1e3 * statistics.median(model_times):.2f} ms"
-    )
+    times = timings(lambda: recognizer.scores(one), 200)
+    print(f"latency, one sequence (model only): median {1e3 * statistics.median(times):.2f} ms")
     batch = [kinect[i].skeleton for i in range(64)]
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        recognizer.skeleton_scores(batch)
-        runs.append(time.perf_counter() - start)
-    print(
-        f"throughput, batch 64 (features + model): {64 / statistics.median(runs):.0f} sequences/s"
-    )
+    times = timings(lambda: recognizer.skeleton_scores(batch), 5)
+    print(f"throughput, batch 64 (features + model): {64 / statistics.median(times):.0f} seq/s")
     inputs = torch.stack([recognizer.features(s) for s in batch])
-    model_runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        recognizer.scores(inputs)
-        model_runs.append(time.perf_counter() - start)
-    print(
-        f"throughput, batch 64 (model only): {64 / statistics.median(model_runs):.0f} sequences/s"
-    )
+    times = timings(lambda: recognizer.scores(inputs), 5)
+    print(f"throughput, batch 64 (model only): {64 / statistics.median(times):.0f} seq/s")
 
 
 if __name__ == "__main__":
