@@ -28,3 +28,14 @@ def test_import_and_video_reading_do_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_default_model_loads_without_torchvision():
+    """torchvision (~160 MB) is for RGB models; a skeleton model must not pay for it."""
+    code = (
+        "import sys, actscope; actscope.load_model('default'); print('torchvision' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -108,8 +108,16 @@ def register_model(
 
 
 def get_entry(name: str) -> ModelEntry:
-    """The entry for ``name``; a :class:`ModelError` lists the known names when it is unknown."""
-    _load_families()
+    """The entry for ``name``; a :class:`ModelError` lists the known names when it is unknown.
+
+    The module named after the model is tried first (``tcn_ms`` -> ``tcn_ms``, then ``tcn``),
+    so that building one skeleton model does not import torchvision and every RGB family;
+    any other name loads every family.
+    """
+    if name not in _REGISTRY:
+        _load_module_named_after(name)
+    if name not in _REGISTRY:
+        _load_families()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -127,6 +135,20 @@ def list_models(family: Family | None = None) -> list[ModelEntry]:
     """Registered models, sorted by name, optionally of one ``family``."""
     _load_families()
     return [e for _, e in sorted(_REGISTRY.items()) if family is None or e.family == family]
+
+
+def _load_module_named_after(name: str) -> None:
+    import importlib
+    import importlib.util
+
+    if not name.replace("_", "").isalnum():
+        return
+    parts = name.split("_")
+    for end in range(len(parts), 0, -1):
+        module = f"{__package__}.{'_'.join(parts[:end])}"
+        if module.rsplit(".", 1)[1] != "registry" and importlib.util.find_spec(module):
+            importlib.import_module(module)
+            return
 
 
 def _load_families() -> None:
