@@ -121,37 +121,6 @@ class Recognizer:
         inputs = [features(s) for s in skeletons]
         return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
 
-    def skeleton_windows(
-        self,
-        skeleton: Skeleton,
-        window: float | None = None,
-        hop: float | None = None,
-        batch_size: int = 64,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Score windows of ``window`` seconds every ``hop`` seconds over a pose track.
-
-        Returns ``starts (W,)``, ``ends (W,)`` in seconds and probabilities ``(W, K)``. A
-        track shorter than one window is scored as one window. Windows in which nobody is
-        present are left out (no rows).
-        """
-        window = window or self.window_seconds
-        hop = hop or window / 4
-        duration = skeleton.num_frames / skeleton.fps
-        starts = np.arange(0.0, max(duration - window, 0.0) + 1e-9, hop)
-        if len(starts) and starts[-1] + window < duration - 1e-6:
-            starts = np.append(starts, duration - window)  # cover the tail
-        clips, kept = [], []
-        present = skeleton.present().any(axis=0) if skeleton.num_people else None
-        for start in starts:
-            first, stop = _frame_range(start, start + window, skeleton)
-            if present is None or present[first:stop].mean() < 0.5:
-                continue  # nobody (or barely anybody) in this window: no action to name
-            clips.append(skeleton.frames(first, stop))
-            kept.append(start)
-        kept_starts = np.array(kept, dtype=np.float64)
-        ends = np.minimum(kept_starts + window, duration)
-        return kept_starts, ends, self.skeleton_scores(clips, batch_size)
-
     @property
     def skeleton_space(self) -> str:
         """Which keypoints of a pose track a skeleton model reads: ``"image"`` for 2D models
@@ -258,12 +227,6 @@ class Recognizer:
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, len(self.class_names)), np.float32)
-
-
-def _frame_range(start: float, end: float, skeleton: Skeleton) -> tuple[int, int]:
-    first = round(start * skeleton.fps)
-    stop = max(first + 1, min(round(end * skeleton.fps), skeleton.num_frames))
-    return first, stop
 
 
 def _is_actscope_checkpoint(path: Path) -> bool:
