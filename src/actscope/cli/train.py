@@ -116,12 +116,12 @@ def eval_command(
     """Evaluate an actscope CHECKPOINT on a dataset: top-1, top-5, mean class accuracy and the
     confusion matrix. A checkpoint trained on other classes is refused."""
     from actscope.datasets.catalog import evaluation_data
-    from actscope.engine.checkpoint import load_checkpoint, load_trained_model
+    from actscope.engine.checkpoint import check_compatible, load_trained_model
     from actscope.engine.evaluate import evaluate
 
-    spec = load_checkpoint(checkpoint).get("input") or {}
-    data, class_names = evaluation_data(dataset, root, protocol, spec, part)
-    model, _ = load_trained_model(checkpoint, class_names=class_names, input_spec=spec)
+    model, saved = load_trained_model(checkpoint)
+    data, class_names = evaluation_data(dataset, root, protocol, saved.get("input") or {}, part)
+    check_compatible(saved, class_names=class_names, source=checkpoint)
     views = getattr(data, "views", 1) > 1  # multi-view video test items: (V, C, T, H, W)
     report = evaluate(
         model, data, class_names=class_names, batch_size=batch_size, device="cpu", views=views
