@@ -9,10 +9,15 @@ through :class:`~actscope.datasets.view_augment.RandomViewTransform` unless
 
 ``data.options`` keys for skeleton datasets: ``dims`` (2 or 3; default 2, the form that
 poses from ordinary video share), ``frames`` (default: the model's registered frames),
-``persons`` (1), ``min_score`` (0.3: joints scored lower count as missing), ``augment``
-(``"view"`` or ``"none"``), ``augment_options`` (fields of ``RandomViewTransform``),
-``test_datasets`` (other dataset names whose test split is evaluated at the end of the run,
-e.g. ``[utd-mhad-openpose]``).
+``persons`` (1), ``min_score`` (0.3: joints scored lower count as missing), ``layout``
+(``body15``, or the dataset's own layout, e.g. ``kinect_v1_20``, for models that will only
+see that sensor), ``normalize`` (``limb`` or ``torso``) and ``fps`` (0: stretch each
+sequence over the frames; a rate keeps real tempo), ``augment`` (``"view"``: sensor
+transfer, :class:`~actscope.datasets.view_augment.RandomViewTransform`; ``"geometric"``:
+in-domain, :class:`~actscope.datasets.geometric_augment.RandomGeometricTransform`;
+``"none"``), ``augment_options`` (fields of the chosen transform), ``test_datasets`` (other
+dataset names whose test split is evaluated at the end of the run, e.g.
+``[utd-mhad-openpose]``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from actscope.errors import ConfigError, DatasetError
+from actscope.pose.layouts import BODY15, get_layout
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,9 @@ SKELETON_OPTIONS = (
     "frames",
     "persons",
     "min_score",
+    "layout",
+    "normalize",
+    "fps",
     "augment",
     "augment_options",
     "test_datasets",
@@ -209,6 +218,7 @@ def training_data(data: Any, model: str) -> TrainingData:
 
 
 def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> TrainingData:
+    from actscope.datasets.geometric_augment import RandomGeometricTransform
     from actscope.datasets.skeleton_torch import SkeletonTorchDataset
     from actscope.datasets.view_augment import RandomViewTransform
     from actscope.models.registry import SkeletonInput, get_entry
@@ -229,14 +239,21 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         frames=int(options.get("frames", registered.frames)),
         persons=int(options.get("persons", 1)),
         min_score=float(options.get("min_score", BodyFeatures.min_score)),
+        layout=str(options.get("layout", BODY15.name)),
+        normalize=options.get("normalize", "limb"),
+        fps=float(options.get("fps", 0.0)),
     )
     augment = options.get("augment", "view")
     if augment == "view":
-        train_transform = RandomViewTransform(features, **_view_options(options))
+        if features.normalize != "limb":
+            raise ConfigError("augment=view makes limb-normalised body15 features; use geometric")
+        train_transform = RandomViewTransform(features, **_augment_options(options, augment))
+    elif augment == "geometric":
+        train_transform = RandomGeometricTransform(features, **_augment_options(options, augment))
     elif augment == "none":
         train_transform = features
     else:
-        raise ConfigError(f"data option augment={augment!r}; use view or none")
+        raise ConfigError(f"data option augment={augment!r}; use view, geometric or none")
 
     items = _with_motion(entry.load(dataset_root(entry, data.root)))
     train_items, test_items = split(items, data.protocol)
@@ -253,7 +270,6 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         )
     spec = {
         "kind": "skeleton",
-        "layout": "body15",
         **features.to_dict(),
         "window_seconds": _typical_seconds(train_items),
     }
@@ -262,7 +278,11 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         test=SkeletonTorchDataset(test_items, features, cache=True) if len(test_items) else None,
         class_names=list(items.class_names),
         input_spec=spec,
-        model_kwargs={"in_channels": features.channels, "score_channel": features.dims},
+        model_kwargs={
+            "in_channels": features.channels,
+            "score_channel": features.dims,
+            **_graph_kwargs(features.layout),
+        },
         extra_tests=extra,
     )
 
@@ -277,11 +297,25 @@ def _with_motion(items: Any) -> Any:
     return items.subset(i for i in range(len(items)) if i not in left_out) if empty else items
 
 
-def _view_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _graph_kwargs(layout: str) -> dict[str, Any]:
+    """Model keyword arguments for a layout other than the models' default, body15."""
+    if layout == BODY15.name:
+        return {}
+    joints = get_layout(layout)
+    return {
+        "num_joints": joints.num_joints,
+        "edges": [list(edge) for edge in joints.edges],
+        "center": joints.center[0],
+    }
+
+
+def _augment_options(options: Mapping[str, Any], augment: str) -> dict[str, Any]:
+    from actscope.datasets.geometric_augment import RandomGeometricTransform
     from actscope.datasets.view_augment import RandomViewTransform
 
+    transform = RandomViewTransform if augment == "view" else RandomGeometricTransform
     given = dict(options.get("augment_options") or {})
-    known = {f.name for f in fields(RandomViewTransform)} - {"features"}
+    known = {f.name for f in fields(transform)} - {"features"}
     unknown = set(given) - known
     if unknown:
         raise ConfigError(

@@ -72,7 +72,9 @@ class RandomViewTransform:
         world = skeleton.space == "world" and skeleton.channels == 3
         coords, scores = body_coords(skeleton, 3 if world else dims)
         if coords.shape[1] < 2:  # nothing moves: no view or time to vary
-            return torch.from_numpy(self.features.from_coords(coords[..., :dims], scores))
+            return torch.from_numpy(
+                self.features.from_coords(coords[..., :dims], scores, skeleton.fps)
+            )
         coords = coords.copy()
         if world:
             coords = self._move_joints(self._turn(coords))
@@ -88,7 +90,7 @@ class RandomViewTransform:
         if np.random.random() < self.score_jitter:  # estimators' confidences, not Kinect's 1s
             low = self.features.min_score
             scores = np.where(scores > 0, np.random.uniform(low, 1.0, scores.shape), 0.0)
-        out = self.features.from_coords(coords, scores)
+        out = self.features.from_coords(coords, scores, skeleton.fps)
         self._degrade(out)
         return torch.from_numpy(out)
 

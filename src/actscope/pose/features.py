@@ -15,6 +15,16 @@ mean the same thing (see docs/default_model.md):
 
 In 2D, 3D world coordinates are first projected through a pinhole at the camera origin
 (``x / depth``, ``y / depth``), which is what an RGB camera beside the depth sensor sees.
+
+Two options serve models trained and used on one sensor (the in-domain benchmarks), where
+sharing the form with other sources matters less than keeping what the sensor gives:
+
+- ``layout`` other than ``body15`` keeps the source layout's own joints (a Kinect's hands and
+  feet), and ``normalize="torso"`` centres every frame on the pelvis and divides by the
+  median neck-pelvis length (:func:`actscope.pose.convert.normalize`).
+- ``fps`` keeps real tempo: time is resampled to that rate and the sequence centred in the
+  window of ``frames`` (its first and last frames repeated), instead of stretched over it,
+  so a jog stays faster than a walk. Sequences longer than the window are squeezed into it.
 """
 
 from __future__ import annotations
@@ -26,8 +36,9 @@ import numpy as np
 import torch
 
 from actscope.errors import PoseError
+from actscope.pose.convert import normalize as normalize_skeleton
 from actscope.pose.convert import to_body15
-from actscope.pose.layouts import BODY15
+from actscope.pose.layouts import BODY15, get_layout
 from actscope.pose.skeleton import Skeleton
 
 NECK = BODY15.index("neck")
@@ -52,6 +63,16 @@ class BodyFeatures:
     frames: int = 48
     persons: int = 1
     min_score: float = 0.3
+    layout: str = BODY15.name
+    normalize: Literal["limb", "torso"] = "limb"
+    fps: float = 0.0  # 0: the whole sequence stretched over ``frames``
+
+    def __post_init__(self) -> None:
+        if self.normalize not in ("limb", "torso"):
+            raise PoseError(f"normalize must be 'limb' or 'torso', got {self.normalize!r}")
+        if self.layout != BODY15.name and self.normalize != "torso":
+            raise PoseError(f"layout {self.layout!r} needs normalize='torso' (limb is body15's)")
+        get_layout(self.layout)  # fails clearly on an unknown name
 
     @classmethod
     def from_spec(cls, spec: dict) -> BodyFeatures:
@@ -62,33 +83,63 @@ class BodyFeatures:
             frames=int(spec.get("frames", 48)),
             persons=int(spec.get("persons", 1)),
             min_score=float(spec.get("min_score", 0.0)),
+            layout=str(spec.get("layout", BODY15.name)),
+            normalize=spec.get("normalize", "limb"),
+            fps=float(spec.get("fps", 0.0)),
         )
 
     @property
     def channels(self) -> int:
         return self.dims + 1
 
+    @property
+    def num_joints(self) -> int:
+        return get_layout(self.layout).num_joints
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
-        coords, scores = body_coords(skeleton, self.dims)
-        return torch.from_numpy(self.from_coords(coords, scores))
+        if self.normalize == "torso":
+            coords, scores = torso_coords(skeleton, self.dims, self.layout)
+        else:
+            coords, scores = body_coords(skeleton, self.dims)
+        return torch.from_numpy(self.from_coords(coords, scores, skeleton.fps))
 
-    def from_coords(self, coords: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Canonical body15 ``coords (M, T, 15, dims)`` and ``scores (M, T, 15)`` ->
-        ``(C, T, 15, persons)`` numpy array (the tensor :meth:`__call__` returns)."""
-        out = np.zeros((self.channels, self.frames, len(BODY15.joints), self.persons), np.float32)
+    def from_coords(
+        self, coords: np.ndarray, scores: np.ndarray, fps: float | None = None
+    ) -> np.ndarray:
+        """Canonical ``coords (M, T, V, dims)`` and ``scores (M, T, V)`` of ``fps`` frames per
+        second, in :attr:`layout` (and, for ``normalize="torso"``, already normalised) ->
+        ``(C, frames, V, persons)`` numpy array (the tensor :meth:`__call__` returns)."""
+        out = np.zeros((self.channels, self.frames, self.num_joints, self.persons), np.float32)
         if self.min_score > 0:
             unseen = scores < self.min_score
             coords = np.where(unseen[..., None], np.nan, coords)
             scores = np.where(unseen, 0.0, scores)
         order = np.argsort(-(scores > 0).sum(axis=(1, 2)), kind="stable")[: self.persons]
         for slot, person in enumerate(order):
-            pose, score = relative_pose(coords[person], scores[person])
-            out[: self.dims, :, :, slot] = resample(pose, self.frames).transpose(2, 0, 1)
-            out[self.dims, :, :, slot] = resample(score[..., None], self.frames)[..., 0]
+            if self.normalize == "torso":
+                pose = np.nan_to_num(fill_missing(coords[person]))
+                score = np.where(np.isnan(coords[person][..., 0]), 0.0, scores[person])
+            else:
+                pose, score = relative_pose(coords[person], scores[person])
+            out[: self.dims, :, :, slot] = self.window(pose, fps).transpose(2, 0, 1)
+            out[self.dims, :, :, slot] = self.window(score[..., None], fps)[..., 0]
         return out
+
+    def window(self, x: np.ndarray, fps: float | None) -> np.ndarray:
+        """``x (T, ...)`` recorded at ``fps`` -> ``(frames, ...)``: stretched over the window,
+        or, with :attr:`fps` set, resampled to that rate and centred in it."""
+        if not self.fps or not fps or len(x) == 0:
+            return resample(x, self.frames)
+        length = max(2, round(len(x) * self.fps / fps))
+        if length >= self.frames:
+            return resample(x, self.frames)
+        x = resample(x, length)
+        before = (self.frames - length) // 2
+        after = self.frames - length - before
+        return np.concatenate([x[:1].repeat(before, 0), x, x[-1:].repeat(after, 0)])
 
 
 def body_coords(skeleton: Skeleton, dims: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +156,25 @@ def body_coords(skeleton: Skeleton, dims: int) -> tuple[np.ndarray, np.ndarray]:
     if coords.shape[-1] == 3 and body.space == "world":
         coords = project(coords)
     return coords[..., :2], body.scores
+
+
+def torso_coords(
+    skeleton: Skeleton, dims: int, layout: str = BODY15.name
+) -> tuple[np.ndarray, np.ndarray]:
+    """``skeleton`` in ``layout`` as ``(M, T, V, dims)`` coordinates centred on each frame's
+    pelvis, in units of the median neck-pelvis length, and its scores ``(M, T, V)``. Any
+    source converts to ``body15``; another layout must be the skeleton's own."""
+    if layout == BODY15.name:
+        skeleton = to_body15(skeleton)
+    elif skeleton.layout != layout:
+        raise PoseError(
+            f"{skeleton.source}: the model takes {layout} skeletons, this one is "
+            f"{skeleton.layout}; use a body15 model for other sources"
+        )
+    if dims == 3 and skeleton.channels != 3:
+        raise PoseError(f"{skeleton.source}: a 2D skeleton cannot feed a 3D model")
+    body = normalize_skeleton(skeleton, dims=dims, center="frame")
+    return body.coords.astype(np.float32), body.scores
 
 
 def project(coords: np.ndarray) -> np.ndarray:
