@@ -97,3 +97,18 @@ def test_geometric_transform_is_seeded_and_varies_the_body():
 def test_geometric_transform_refuses_bad_options():
     with pytest.raises(Exception, match="crop"):
         RandomGeometricTransform(crop=(0.0, 1.0))
+
+
+def test_use_scores_false_keeps_joints_a_sensor_scored_zero():
+    skeleton = waving()
+    wrist = BODY15.index("right_wrist")
+    scores = skeleton.scores.copy()
+    scores[:, ::2, wrist] = 0.0  # flagged, yet placed (MSR Action3D's tracking flags)
+    flagged = skeleton.replace(scores=scores)
+    kept = BodyFeatures(dims=3, normalize="torso", min_score=0.0, use_scores=False)
+    x = kept(flagged).numpy()
+    assert x[3, :, wrist].min() == 1.0
+    np.testing.assert_allclose(x, kept(skeleton).numpy(), atol=1e-6)
+    trusted = BodyFeatures(dims=3, normalize="torso", min_score=0.0)(flagged).numpy()
+    assert trusted[3, :, wrist].min() < 0.5  # by default the score is passed on
+    assert BodyFeatures.from_spec(kept.to_dict()) == kept

@@ -248,3 +248,22 @@ def test_random_axis_scale_scales_each_axis_in_training_only():
     assert per_axis[:, 0].std() > 0.05
     with pytest.raises(ModelError, match="train_scale"):
         RandomAxisScale((1.2, 0.8), coords=3)
+
+
+def test_ensemble_fusion_trains_each_branch_on_its_own_loss():
+    from actscope.engine.trainer import training_loss
+
+    x, y = torch.randn(6, 2, 3, 3, 1), torch.arange(6) % 5
+    a, b = _Linear(18, 5, 0), _Linear(18, 5, 1)
+    ensemble = MultiStream({"joint": a, "bone": b}, fusion="ensemble")
+    outputs = ensemble.train()(x)
+    assert set(outputs) == {"joint", "bone"}  # branch logits, for the engine
+    loss, scores = training_loss(nn.CrossEntropyLoss(), outputs, y)
+    loss.backward()
+    expected = torch.autograd.grad(nn.functional.cross_entropy(a(x), y) / 2, a.fc.weight)[0]
+    assert torch.allclose(a.fc.weight.grad, expected, atol=1e-6)  # b does not enter it
+    with torch.no_grad():
+        mean = (a(x).softmax(-1) + b(x).softmax(-1)) / 2
+        assert torch.allclose(scores, mean, atol=1e-6)
+        fused = ensemble.eval()(x)  # evaluation: fused like "mean"
+    assert torch.allclose(fused.exp(), mean, atol=1e-6)

@@ -11,8 +11,9 @@ through :class:`~actscope.datasets.view_augment.RandomViewTransform` unless
 poses from ordinary video share), ``frames`` (default: the model's registered frames),
 ``persons`` (1), ``min_score`` (0.3: joints scored lower count as missing), ``layout``
 (``body15``, or the dataset's own layout, e.g. ``kinect_v1_20``, for models that will only
-see that sensor), ``normalize`` (``limb`` or ``torso``) and ``fps`` (0: stretch each
-sequence over the frames; a rate keeps real tempo), ``augment`` (``"view"``: sensor
+see that sensor), ``normalize`` (``limb`` or ``torso``), ``fps`` (0: stretch each
+sequence over the frames; a rate keeps real tempo), ``use_scores`` (false: every placed
+joint scores 1), ``augment`` (``"view"``: sensor
 transfer, :class:`~actscope.datasets.view_augment.RandomViewTransform`; ``"geometric"``:
 in-domain, :class:`~actscope.datasets.geometric_augment.RandomGeometricTransform`;
 ``"none"``), ``augment_options`` (fields of the chosen transform), ``test_datasets`` (other
@@ -46,6 +47,7 @@ SKELETON_OPTIONS = (
     "layout",
     "normalize",
     "fps",
+    "use_scores",
     "augment",
     "augment_options",
     "test_datasets",
@@ -242,6 +244,7 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         layout=str(options.get("layout", BODY15.name)),
         normalize=options.get("normalize", "limb"),
         fps=float(options.get("fps", 0.0)),
+        use_scores=bool(options.get("use_scores", True)),
     )
     augment = options.get("augment", "view")
     if augment == "view":

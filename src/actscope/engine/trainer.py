@@ -276,8 +276,8 @@ class Trainer:
         inputs = to_device(inputs, self.device)
         targets = torch.as_tensor(targets).to(self.device)
         with autocast(self.device, self.config.amp):
-            logits = self.model(inputs)
-        loss = self.loss_fn(logits.float(), targets)
+            outputs = self.model(inputs)
+        loss, logits = training_loss(self.loss_fn, outputs, targets)
         value = loss.item()
         if not math.isfinite(value):
             raise ConfigError(
@@ -631,3 +631,22 @@ def _progress(enabled: bool):
         console=Console(stderr=True),
         disable=not (enabled and sys.stderr.isatty()),
     )
+
+
+def training_loss(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    outputs: torch.Tensor | Mapping[str, torch.Tensor],
+    targets: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training loss of a model's ``outputs`` and the scores its training accuracy counts.
+
+    ``outputs`` are logits ``(N, K)``, or a dict of them from branches trained apart (a
+    ``MultiStream`` with ``fusion="ensemble"`` in training mode): the loss is then the mean of
+    the branches' losses, so no branch's gradient depends on another's, and accuracy counts
+    their mean softmax.
+    """
+    if isinstance(outputs, Mapping):
+        branches = [o.float() for o in outputs.values()]
+        loss = sum(loss_fn(o, targets) for o in branches) / len(branches)
+        return loss, torch.stack([o.softmax(-1) for o in branches]).mean(0)
+    return loss_fn(outputs.float(), targets), outputs

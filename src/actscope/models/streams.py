@@ -130,7 +130,7 @@ def pool_persons(features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (features * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True)
 
 
-FUSIONS = ("mean", "product")
+FUSIONS = ("mean", "product", "ensemble")
 
 
 class MultiStream(nn.Module):
@@ -146,6 +146,9 @@ class MultiStream(nn.Module):
     weighted mean of their log-softmax scores, renormalised (a product of experts); trained
     end to end with cross-entropy, every branch then receives the fused model's full gradient
     (scaled by its weight), where the mean would favour the branch already most right.
+    ``fusion="ensemble"``: fused as ``mean``, but in training mode :meth:`forward` returns the
+    dict of branch logits, and the training engine gives each branch its own loss: an
+    ensemble of branches trained apart, in one run.
     """
 
     def __init__(
@@ -176,8 +179,10 @@ class MultiStream(nn.Module):
         """Each branch's logits ``(N, K)`` for ``x`` ``(N, C, T, V, M)``."""
         return {name: model(x) for name, model in self.branches.items()}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         logits = self.branch_logits(x)
+        if self.fusion == "ensemble" and self.training:
+            return logits
         if self.fusion == "product":
             fused = sum(self.weights[name] * out.log_softmax(-1) for name, out in logits.items())
             return fused.log_softmax(-1)

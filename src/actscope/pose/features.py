@@ -56,7 +56,10 @@ class BodyFeatures:
     ``dims`` 2 or 3 coordinates, then the score channel (0 for a missing joint, whose
     coordinates are 0). The ``persons`` most present people are kept, zero-padded. A joint
     scored below ``min_score`` counts as missing: estimators such as MediaPipe still place
-    joints they cannot see (legs out of the picture), with a low score.
+    joints they cannot see (legs out of the picture), with a low score. ``use_scores=False``
+    scores every placed joint 1: for sources whose scores are tracking flags rather than
+    visibility (MSR Action3D's are 0 for 29% of joints that it still places well), since
+    models treat a joint scored 0 as missing.
     """
 
     dims: Literal[2, 3] = 2
@@ -66,6 +69,7 @@ class BodyFeatures:
     layout: str = BODY15.name
     normalize: Literal["limb", "torso"] = "limb"
     fps: float = 0.0  # 0: the whole sequence stretched over ``frames``
+    use_scores: bool = True
 
     def __post_init__(self) -> None:
         if self.normalize not in ("limb", "torso"):
@@ -86,6 +90,7 @@ class BodyFeatures:
             layout=str(spec.get("layout", BODY15.name)),
             normalize=spec.get("normalize", "limb"),
             fps=float(spec.get("fps", 0.0)),
+            use_scores=bool(spec.get("use_scores", True)),
         )
 
     @property
@@ -113,6 +118,8 @@ class BodyFeatures:
         second, in :attr:`layout` (and, for ``normalize="torso"``, already normalised) ->
         ``(C, frames, V, persons)`` numpy array (the tensor :meth:`__call__` returns)."""
         out = np.zeros((self.channels, self.frames, self.num_joints, self.persons), np.float32)
+        if not self.use_scores:
+            scores = np.where(np.isnan(coords[..., 0]), 0.0, 1.0).astype(np.float32)
         if self.min_score > 0:
             unseen = scores < self.min_score
             coords = np.where(unseen[..., None], np.nan, coords)
