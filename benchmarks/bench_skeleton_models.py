@@ -12,8 +12,12 @@ The machine is shared, so the models are timed in interleaved rounds (every mode
 round) and each figure is given as the median over all runs and as the best run: the median
 says what a user sees on a busy machine, the best what the model costs on an idle core.
 
+``--checkpoints`` adds trained actscope models (``model.pt`` of a run), each timed on the
+input its spec describes (its layout's joints, frames and channels).
+
 Run: .venv/bin/python benchmarks/bench_skeleton_models.py [--threads 1] [--frames T]
-     [--models sgn tcn ...] [--fused sgn:joint,bone] [--rounds 5] [--repeats 40]
+     [--models sgn tcn ...] [--fused sgn:joint,bone] [--checkpoints runs/.../model.pt]
+     [--rounds 5] [--repeats 40]
 """
 
 from __future__ import annotations
@@ -42,6 +46,17 @@ def build(spec: str, num_classes: int) -> torch.nn.Module:
         s: create_model(name, num_classes=num_classes, stream=s) for s in streams.split(",")
     }
     return MultiStream(branches).eval()
+
+
+def trained(path: str) -> tuple[torch.nn.Module, tuple[int, int, int, int]]:
+    """A trained actscope skeleton model in eval mode and its input shape ``(C, T, V, M)``."""
+    from actscope.engine.checkpoint import load_trained_model
+    from actscope.pose.features import BodyFeatures
+
+    model, checkpoint = load_trained_model(Path(path))
+    features = BodyFeatures.from_spec(checkpoint["input"])
+    shape = (features.channels, features.frames, features.num_joints, features.persons)
+    return model.eval(), shape
 
 
 def timed(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -88,16 +103,22 @@ def main() -> None:
     parser.add_argument(
         "--fused", nargs="*", default=[], help="extra rows MODEL:STREAM,STREAM (eval-time fusion)"
     )
+    parser.add_argument("--checkpoints", nargs="*", default=[], help="trained model.pt files")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     specs = (args.models or [e.name for e in list_models("skeleton")]) + list(args.fused or [])
+    specs += list(args.checkpoints)
     models, inputs, rows = {}, {}, {}
     with torch.inference_mode():
         for spec in specs:
-            frames = args.frames or get_entry(spec.partition(":")[0]).input.frames
-            shape = (args.channels, frames, args.joints, 1)
-            models[spec] = build(spec, args.classes)
+            if spec in args.checkpoints:
+                models[spec], shape = trained(spec)
+                frames = shape[1]
+            else:
+                frames = args.frames or get_entry(spec.partition(":")[0]).input.frames
+                shape = (args.channels, frames, args.joints, 1)
+                models[spec] = build(spec, args.classes)
             inputs[spec] = (torch.randn(1, *shape), torch.randn(args.batch, *shape))
             rows[spec] = {
                 "frames": frames,

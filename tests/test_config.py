@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -159,3 +160,19 @@ def test_saved_config_loads_back_equal(tmp_path):
     assert yaml.safe_load(text)["optimizer"]["betas"] == [0.8, 0.9]  # plain YAML, no tuples
     assert load_config(tmp_path / "out" / "config.yaml") == config
     assert config_from_dict(config.to_dict()) == config
+
+
+SHIPPED_CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load_and_name_registered_models_and_datasets(path):
+    from actscope.datasets.catalog import SKELETON_OPTIONS, get_dataset
+    from actscope.engine.config import load_config
+    from actscope.models.registry import get_entry
+
+    config = load_config(path, [])
+    get_entry(config.model)  # raises for an unknown model
+    entry = get_dataset(config.data.name)
+    if entry.kind == "skeleton":
+        assert set(config.data.options) <= set(SKELETON_OPTIONS)

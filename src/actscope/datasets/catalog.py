@@ -27,6 +27,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,13 @@ def _skeleton_loaders() -> dict[str, DatasetEntry]:
                 "msr_action3d",
                 d.load_msr_action3d,
                 "MSR Action3D Kinect skeletons, 20 actions, 10 subjects",
+            ),
+            DatasetEntry(
+                "msr-action3d-cvpr12",
+                "skeleton",
+                "msr_action3d",
+                partial(d.load_msr_action3d, subset="cvpr12"),
+                "MSR Action3D, the 557 sequences most papers use (files_used_in_cvpr12_paper)",
             ),
             DatasetEntry(
                 "utd-mhad-openpose",
