@@ -174,9 +174,10 @@ def torso_coords(
     if layout == BODY15.name:
         skeleton = to_body15(skeleton)
     elif skeleton.layout != layout:
+        where = f"{skeleton.source}: " if skeleton.source else ""
         raise PoseError(
-            f"{skeleton.source}: the model takes {layout} skeletons, this one is "
-            f"{skeleton.layout}; use a body15 model for other sources"
+            f"{where}the model takes {layout} skeletons, this one is {skeleton.layout}; "
+            "use a body15 model for other sources"
         )
     if dims == 3 and skeleton.channels != 3:
         raise PoseError(f"{skeleton.source}: a 2D skeleton cannot feed a 3D model")
