@@ -15,7 +15,7 @@ from actscope.models.registry import create_model
 from actscope.pose.convert import convert
 from actscope.pose.features import BodyFeatures
 from actscope.pose.layouts import BODY15, KINECT_V1_20
-from test_features import STANDING, waving
+from test_features import waving
 
 KINECT = dict(dims=3, layout="kinect_v1_20", normalize="torso", min_score=0.0)
 
@@ -34,24 +34,6 @@ def test_torso_features_centre_each_frame_on_the_pelvis_in_torso_lengths():
     np.testing.assert_allclose(torso, 1.0, atol=1e-4)
     still = BodyFeatures(dims=3, normalize="torso", min_score=0.0)(waving()).numpy()
     np.testing.assert_allclose(x, still, atol=1e-4)
-
-
-def test_sequence_centre_keeps_the_bodys_path_in_torso_lengths():
-    features = BodyFeatures(dims=3, normalize="torso", min_score=0.0, center="sequence")
-    x = features(waving(walk=1.0)).numpy()
-    pelvis, neck = BODY15.index("pelvis"), BODY15.index("neck")
-    torso = np.linalg.norm(x[:3, :, neck] - x[:3, :, pelvis], axis=0)
-    np.testing.assert_allclose(torso, 1.0, atol=1e-4)
-    path = x[0, :, pelvis, 0]  # the 1 m walk to the right, in torso lengths, about its middle
-    assert path[-1] - path[0] == pytest.approx(1.0 / torso_metres(), rel=0.02)
-    assert abs(np.median(path)) < 1e-3
-    with pytest.raises(PoseError, match="center"):
-        BodyFeatures(center="sequence")  # limb features have their own path (the neck)
-
-
-def torso_metres() -> float:
-    """The generated person's neck-pelvis distance in metres."""
-    return float(np.linalg.norm(np.subtract(STANDING["neck"], STANDING["pelvis"])))
 
 
 def test_a_sensor_layout_keeps_its_own_joints_and_refuses_others():
@@ -82,7 +64,7 @@ def test_a_frame_rate_keeps_tempo_where_stretching_loses_it():
 
 
 def test_spec_round_trip_keeps_the_in_domain_options():
-    features = BodyFeatures(frames=96, fps=30.0, center="sequence", **KINECT)
+    features = BodyFeatures(frames=96, fps=30.0, **KINECT)
     assert BodyFeatures.from_spec(features.to_dict()) == features
     assert BodyFeatures.from_spec({"dims": 2}).layout == "body15"  # older checkpoints
 

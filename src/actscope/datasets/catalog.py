@@ -13,11 +13,9 @@ poses from ordinary video share), ``frames`` (default: the model's registered fr
 (``body15``, or the dataset's own layout, e.g. ``kinect_v1_20``, for models that will only
 see that sensor), ``normalize`` (``limb`` or ``torso``), ``fps`` (0: stretch each
 sequence over the frames; a rate keeps real tempo), ``use_scores`` (false: every placed
-joint scores 1), ``center`` (``frame`` or ``sequence``, for ``normalize: torso``: each
-frame's pelvis, or its median position, which keeps the body's path), ``augment``
-(``"view"``: sensor transfer,
-:class:`~actscope.datasets.view_augment.RandomViewTransform`; ``"geometric"``: in-domain,
-:class:`~actscope.datasets.geometric_augment.RandomGeometricTransform`;
+joint scores 1), ``augment`` (``"view"``: sensor
+transfer, :class:`~actscope.datasets.view_augment.RandomViewTransform`; ``"geometric"``:
+in-domain, :class:`~actscope.datasets.geometric_augment.RandomGeometricTransform`;
 ``"none"``), ``augment_options`` (fields of the chosen transform), ``test_datasets`` (other
 dataset names whose test split is evaluated at the end of the run, e.g.
 ``[utd-mhad-openpose]``).
@@ -51,7 +49,6 @@ SKELETON_OPTIONS = (
     "normalize",
     "fps",
     "use_scores",
-    "center",
     "augment",
     "augment_options",
     "test_datasets",
@@ -256,7 +253,6 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         normalize=options.get("normalize", "limb"),
         fps=float(options.get("fps", 0.0)),
         use_scores=bool(options.get("use_scores", True)),
-        center=options.get("center", "frame"),
     )
     augment = options.get("augment", "view")
     if augment == "view":

@@ -59,9 +59,7 @@ class BodyFeatures:
     joints they cannot see (legs out of the picture), with a low score. ``use_scores=False``
     scores every placed joint 1: for sources whose scores are tracking flags rather than
     visibility (MSR Action3D's are 0 for 29% of joints that it still places well), since
-    models treat a joint scored 0 as missing. ``center`` (``normalize="torso"`` only):
-    ``"frame"`` centres each frame on its pelvis; ``"sequence"`` on the pelvis's median
-    position, so the body's path (sitting down, bobbing while jogging) stays in the input.
+    models treat a joint scored 0 as missing.
     """
 
     dims: Literal[2, 3] = 2
@@ -72,17 +70,12 @@ class BodyFeatures:
     normalize: Literal["limb", "torso"] = "limb"
     fps: float = 0.0  # 0: the whole sequence stretched over ``frames``
     use_scores: bool = True
-    center: Literal["frame", "sequence"] = "frame"
 
     def __post_init__(self) -> None:
         if self.normalize not in ("limb", "torso"):
             raise PoseError(f"normalize must be 'limb' or 'torso', got {self.normalize!r}")
         if self.layout != BODY15.name and self.normalize != "torso":
             raise PoseError(f"layout {self.layout!r} needs normalize='torso' (limb is body15's)")
-        if self.center not in ("frame", "sequence"):
-            raise PoseError(f"center must be 'frame' or 'sequence', got {self.center!r}")
-        if self.center != "frame" and self.normalize != "torso":
-            raise PoseError("center applies to normalize='torso' (limb keeps the neck's path)")
         get_layout(self.layout)  # fails clearly on an unknown name
 
     @classmethod
@@ -98,7 +91,6 @@ class BodyFeatures:
             normalize=spec.get("normalize", "limb"),
             fps=float(spec.get("fps", 0.0)),
             use_scores=bool(spec.get("use_scores", True)),
-            center=spec.get("center", "frame"),
         )
 
     @property
@@ -114,7 +106,7 @@ class BodyFeatures:
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
         if self.normalize == "torso":
-            coords, scores = torso_coords(skeleton, self.dims, self.layout, self.center)
+            coords, scores = torso_coords(skeleton, self.dims, self.layout)
         else:
             coords, scores = body_coords(skeleton, self.dims)
         return torch.from_numpy(self.from_coords(coords, scores, skeleton.fps))
@@ -174,15 +166,11 @@ def body_coords(skeleton: Skeleton, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def torso_coords(
-    skeleton: Skeleton,
-    dims: int,
-    layout: str = BODY15.name,
-    center: Literal["frame", "sequence"] = "frame",
+    skeleton: Skeleton, dims: int, layout: str = BODY15.name
 ) -> tuple[np.ndarray, np.ndarray]:
     """``skeleton`` in ``layout`` as ``(M, T, V, dims)`` coordinates centred on each frame's
-    pelvis (``center="sequence"``: on its median position, so the body's path is kept), in
-    units of the median neck-pelvis length, and its scores ``(M, T, V)``. Any source
-    converts to ``body15``; another layout must be the skeleton's own."""
+    pelvis, in units of the median neck-pelvis length, and its scores ``(M, T, V)``. Any
+    source converts to ``body15``; another layout must be the skeleton's own."""
     if layout == BODY15.name:
         skeleton = to_body15(skeleton)
     elif skeleton.layout != layout:
@@ -193,7 +181,7 @@ def torso_coords(
         )
     if dims == 3 and skeleton.channels != 3:
         raise PoseError(f"{skeleton.source}: a 2D skeleton cannot feed a 3D model")
-    body = normalize_skeleton(skeleton, dims=dims, center=center)
+    body = normalize_skeleton(skeleton, dims=dims, center="frame")
     return body.coords.astype(np.float32), body.scores
 
 
