@@ -10,7 +10,7 @@ import torch
 
 from actscope.datasets.catalog import _graph_kwargs
 from actscope.datasets.geometric_augment import RandomGeometricTransform
-from actscope.errors import PoseError
+from actscope.errors import ConfigError, PoseError
 from actscope.models.registry import create_model
 from actscope.pose.convert import convert
 from actscope.pose.features import BodyFeatures
@@ -95,8 +95,25 @@ def test_geometric_transform_is_seeded_and_varies_the_body():
 
 
 def test_geometric_transform_refuses_bad_options():
-    with pytest.raises(Exception, match="crop"):
+    with pytest.raises(ConfigError, match="crop"):
         RandomGeometricTransform(crop=(0.0, 1.0))
+
+
+def test_geometric_transform_adds_noise_and_drops_whole_joints():
+    features = BodyFeatures(frames=32, dims=3, normalize="torso", min_score=0.0)
+    still = dict(crop=(1.0, 1.0), rotate=(0.0, 0.0, 0.0), scale=(1.0, 1.0), shear=0.0)
+    plain = features(waving())
+    torch.manual_seed(0)
+    noisy = RandomGeometricTransform(features, noise=0.03, **still)(waving())
+    assert 0.025 < float((noisy - plain)[:3].std()) < 0.035  # in torso lengths
+    assert torch.equal(noisy[3], plain[3])  # scores untouched
+    torch.manual_seed(0)
+    dropped = RandomGeometricTransform(features, joint_dropout=0.5, **still)(waving())
+    gone = dropped[3, 0, :, 0] == 0
+    assert 2 <= int(gone.sum()) <= 13  # of 15 joints, each with probability 0.5
+    assert not dropped[:, :, gone].any()  # missing for the whole clip: coordinates and score
+    kept = ~gone
+    assert torch.equal(dropped[:, :, kept], plain[:, :, kept])
 
 
 def test_use_scores_false_keeps_joints_a_sensor_scored_zero():
