@@ -11,6 +11,11 @@ Run (all seeds in one command, or one command per seed: results of the same conf
 accumulate in the JSON):
     .venv/bin/python benchmarks/bench_skeleton_accuracy.py \
         --config configs/skeleton/utd_tcn_ms.yaml --seeds 0 1 2 [KEY=VALUE ...]
+
+``--jobs`` (default: one per seed) trains that many seeds side by side, each in its own
+process on one thread. Runs are deterministic per seed, so side by side or one after the
+other gives the same figures; on 2 cores, three seeds side by side take about half the
+time of three in a row.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -34,6 +41,8 @@ from actscope.engine.run import fit
 
 def run_seed(config_path: Path, seed: int, runs: Path, overrides: list[str]) -> dict:
     """Train and test one seed; the run folder is ``runs/seed<seed>``."""
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out_dir = runs / f"seed{seed}"
     config = load_config(
         config_path, [*overrides, f"seed={seed}", f"out_dir={out_dir}", "threads=1"]
@@ -77,7 +86,9 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-def write_results(path: Path, rows: list[dict], config: Path, values: dict, command: str) -> dict:
+def write_results(
+    path: Path, rows: list[dict], config: Path, values: dict, command: str, jobs: int
+) -> dict:
     """Write the per-seed rows and their summary to ``path`` (atomically); the summary."""
     summary = summarise(rows)
     result = {
@@ -85,7 +96,7 @@ def write_results(path: Path, rows: list[dict], config: Path, values: dict, comm
         "config_values": values,
         "command": command,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        "1 thread",
+        f"1 thread per seed, {jobs} seed(s) side by side",
         "seeds": rows,
         **summary,
     }
@@ -97,6 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True, help="a YAML training config")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--jobs", type=int, help="seeds trained side by side (default: all of them)"
+    )
     parser.add_argument("--runs", type=Path, help="run folders (default runs/skeleton/NAME)")
     parser.add_argument("--results", type=Path, default=Path("docs/skeleton"))
     parser.add_argument(
@@ -107,8 +121,6 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="KEY=VALUE config overrides")
     args = parser.parse_args()
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    torch.set_num_threads(1)
     name = args.name or args.config.stem
     runs = args.runs or Path("runs/skeleton") / name
     args.results.mkdir(parents=True, exist_ok=True)
@@ -117,24 +129,33 @@ def main() -> None:
     values = load_config(args.config, args.overrides).to_dict()
     path = args.results / f"{name}.json"
     rows = previous_rows(path, values, args.seeds)
-    for seed in args.seeds:
-        row = run_seed(args.config, seed, runs, args.overrides)
-        png = args.results / f"{name}_seed{seed}_confusion.png"
-        atomic_write_bytes(png, (Path(row["run_dir"]) / "confusion.png").read_bytes())
-        row["confusion_png"] = str(png)
-        rows.append(row)
-        rows.sort(key=lambda r: r["seed"])
-        print(
-            f"seed {seed}: top-1 {100 * row['top1']:.2f}%  top-5 {100 * row['top5']:.2f}%  "
-            f"mean class {100 * row['mean_class_accuracy']:.2f}%  ({row['minutes']:.1f} min)",
-            flush=True,
-        )
-        summary = write_results(path, rows, args.config, values, command)
+    jobs = max(1, min(args.jobs or len(args.seeds), len(args.seeds)))
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(run_seed, args.config, seed, runs, args.overrides) for seed in args.seeds
+        ]
+        for future in as_completed(futures):
+            row = future.result()
+            seed = row["seed"]
+            png = args.results / f"{name}_seed{seed}_confusion.png"
+            atomic_write_bytes(png, (Path(row["run_dir"]) / "confusion.png").read_bytes())
+            row["confusion_png"] = str(png)
+            rows.append(row)
+            rows.sort(key=lambda r: r["seed"])
+            print(
+                f"seed {seed}: top-1 {100 * row['top1']:.2f}%  top-5 {100 * row['top5']:.2f}%  "
+                f"mean class {100 * row['mean_class_accuracy']:.2f}%  "
+                f"({row['minutes']:.1f} min)",
+                flush=True,
+            )
+            summary = write_results(path, rows, args.config, values, command, jobs)
     print(
         f"{name}: top-1 {100 * summary['top1_mean']:.2f} ± {100 * summary['top1_std']:.2f}% "
         f"(population std over seeds {[r['seed'] for r in rows]}; "
         f"min {100 * summary['top1_min']:.2f}, max {100 * summary['top1_max']:.2f}); "
-        f"{sum(r['minutes'] for r in rows):.1f} min of training"
+        f"{sum(r['minutes'] for r in rows):.1f} min of training; this command took "
+        f"{(time.perf_counter() - start) / 60:.1f} min with {jobs} seed(s) side by side"
     )
 
 
