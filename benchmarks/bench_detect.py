@@ -88,7 +88,7 @@ def run_streams(args: argparse.Namespace) -> None:
     duration = sum(s.duration for s in streams)
     print(
         f"# {args.dataset} {args.split} subjects {list(subjects)}, seed {args.seed}, model "
-        f"{args.model} ({recognizer.input.get('window_seconds', '?')} s window), "
+        f"{args.model} ({recognizer.window_seconds} s window), "
         f"labels per segment {args.labels_per_segment}, rescoring "
         f"{'on' if args.rescore else 'off'}, {' '.join([*args.set, platform.machine()])}, "
         f"torch.set_num_threads({args.threads})"
@@ -169,14 +169,7 @@ def run_train(args: argparse.Namespace) -> None:
         SkeletonTorchDataset(held_out, features),
         dataset.class_names,
         overwrite=True,
-        input_spec={
-            "kind": "skeleton",
-            "layout": "body15",
-            "dims": args.dims,
-            "frames": 48,
-            "persons": 1,
-            "window_seconds": args.window,
-        },
+        input_spec=features.replace(window_seconds=args.window),
     )
     last = result.history[-1]
     print(

@@ -39,7 +39,8 @@ while True:
 def classifier():
     """The default skeleton model, or a stand-in of similar size when it is not installed."""
     from actscope.errors import ModelError
-    from actscope.inference import Recognizer
+    from actscope.inference import Recognizer, SkeletonRecognizer
+    from actscope.pose.features import BodyFeatures
 
     try:
         return Recognizer.load("default"), "default skeleton model"
@@ -56,9 +57,10 @@ def classifier():
             torch.nn.Flatten(),
             torch.nn.Linear(64, 10),
         ).eval()
-        spec = {"kind": "skeleton", "dims": 2, "frames": 48, "window_seconds": 2.5}
+        spec = BodyFeatures(frames=48, min_score=0.0)
         names = [f"class{i}" for i in range(10)]
-        return Recognizer(model, names, spec, "stand-in"), "stand-in network (no default model)"
+        stand_in = SkeletonRecognizer(model, names, spec, "stand-in")
+        return stand_in, "stand-in network (no default model)"
 
 
 def run(clip: Path) -> dict:

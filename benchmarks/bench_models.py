@@ -28,8 +28,9 @@ from pathlib import Path
 import torch
 
 from actscope.models import create_model, list_models
-from actscope.models.registry import ModelEntry, VideoInput
+from actscope.models.registry import ModelEntry
 from actscope.models.stats import measure
+from actscope.video import ClipSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 STATS_FILE = ROOT / "src" / "actscope" / "models" / "stats.py"
@@ -62,7 +63,7 @@ def published(entry: ModelEntry) -> tuple[float, float, str] | None:
 
 
 def rgb_entries(names: list[str] | None) -> list[ModelEntry]:
-    entries = [e for e in list_models() if isinstance(e.input, VideoInput)]
+    entries = [e for e in list_models() if isinstance(e.input, ClipSpec)]
     if names:
         entries = [e for e in entries if e.name in names]
     return entries

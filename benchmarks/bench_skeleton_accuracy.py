@@ -34,9 +34,9 @@ from pathlib import Path
 
 import torch
 
-from actscope.engine.checkpoint import atomic_write_bytes, atomic_write_text
 from actscope.engine.config import load_config
 from actscope.engine.run import fit
+from actscope.files import write_bytes, write_text
 
 
 def run_seed(config_path: Path, seed: int, runs: Path, overrides: list[str]) -> dict:
@@ -100,7 +100,7 @@ def write_results(
         "seeds": rows,
         **summary,
     }
-    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+    write_text(path, json.dumps(result, indent=2) + "\n")
     return summary
 
 
@@ -139,7 +139,7 @@ def main() -> None:
             row = future.result()
             seed = row["seed"]
             png = args.results / f"{name}_seed{seed}_confusion.png"
-            atomic_write_bytes(png, (Path(row["run_dir"]) / "confusion.png").read_bytes())
+            write_bytes(png, (Path(row["run_dir"]) / "confusion.png").read_bytes())
             row["confusion_png"] = str(png)
             rows.append(row)
             rows.sort(key=lambda r: r["seed"])

@@ -50,11 +50,11 @@ def build(spec: str, num_classes: int) -> torch.nn.Module:
 
 def trained(path: str) -> tuple[torch.nn.Module, tuple[int, int, int, int]]:
     """A trained actscope skeleton model in eval mode and its input shape ``(C, T, V, M)``."""
-    from actscope.engine.checkpoint import load_trained_model
+    from actscope.checkpoint import load_trained_model
     from actscope.pose.features import BodyFeatures
 
     model, checkpoint = load_trained_model(Path(path))
-    features = BodyFeatures.from_spec(checkpoint["input"])
+    features = BodyFeatures.from_dict(checkpoint["input"])
     shape = (features.channels, features.frames, features.num_joints, features.persons)
     return model.eval(), shape
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from actscope.engine import checkpoint as ckpt
+from actscope import checkpoint as ckpt
 from actscope.engine.seeding import capture_rng_state, restore_rng_state
 from actscope.errors import ModelError
+from actscope.pose.features import BodyFeatures
 
 CLASSES = ["wave", "clap", "squat"]
 
@@ -28,7 +29,7 @@ def saved(tmp_path: Path, model: nn.Module | None = None, **overrides) -> Path:
         "model_name": "tiny",
         "model_kwargs": {"hidden": 8, "sizes": (1, 2)},
         "class_names": CLASSES,
-        "input_spec": {"layout": "coco17", "frames": 64, "channels": 3},
+        "input_spec": BodyFeatures(dims=2, frames=64, layout="coco17", normalize="torso"),
         "normalization": {"center": "mid_hip", "scale": "torso", "root": Path("/x")},
         "config": {"epochs": 3, "optimizer": {"betas": (0.9, 0.99)}},
     }
@@ -92,7 +93,7 @@ def test_other_class_names_are_refused(tmp_path):
 
 def test_other_layout_is_refused(tmp_path):
     checkpoint = ckpt.load_checkpoint(saved(tmp_path))
-    ckpt.check_compatible(checkpoint, input_spec={"layout": "coco17", "frames": 64})
+    ckpt.check_compatible(checkpoint, input_spec={"layout": "coco17", "frames": 64, "dims": 2})
     message = one_line_model_error(
         ckpt.check_compatible, checkpoint, input_spec={"layout": "kinect_v1"}, source="m.pt"
     )
@@ -125,7 +126,7 @@ def test_truncated_and_foreign_files_give_one_line(tmp_path):
     pickled_module = tmp_path / "module.pt"
     torch.save(tiny(), pickled_module)  # a whole pickled model: refused by weights_only
     message = one_line_model_error(ckpt.load_checkpoint, pickled_module)
-    assert "holds pickled Python objects" in message
+    assert "holds pickled Python code or objects" in message
 
     missing = one_line_model_error(ckpt.load_checkpoint, tmp_path / "nope.pt")
     assert "does not exist" in missing

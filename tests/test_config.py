@@ -174,5 +174,5 @@ def test_shipped_configs_load_and_name_registered_models_and_datasets(path):
     config = load_config(path, [])
     get_entry(config.model)  # raises for an unknown model
     entry = get_dataset(config.data.name)
-    if entry.kind == "skeleton":
+    if entry.training is None:  # a skeleton dataset
         assert set(config.data.options) <= set(SKELETON_OPTIONS)

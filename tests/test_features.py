@@ -159,8 +159,8 @@ def test_joints_scored_below_min_score_count_as_missing():
 
 def test_old_input_specs_keep_every_placed_joint():
     spec = {"kind": "skeleton", "layout": "body15", "dims": 3, "frames": 20, "persons": 2}
-    assert BodyFeatures.from_spec(spec) == BodyFeatures(dims=3, frames=20, persons=2, min_score=0)
-    assert BodyFeatures.from_spec({**spec, "min_score": 0.3}).min_score == 0.3
+    assert BodyFeatures.from_dict(spec) == BodyFeatures(dims=3, frames=20, persons=2)
+    assert BodyFeatures.from_dict({**spec, "min_score": 0.1}).min_score == 0.1
 
 
 def test_view_transform_spreads_scores_like_an_estimator():

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from actscope.datasets.catalog import _graph_kwargs
 from actscope.datasets.geometric_augment import RandomGeometricTransform
 from actscope.errors import ConfigError, PoseError
 from actscope.models.registry import create_model
@@ -65,16 +64,17 @@ def test_a_frame_rate_keeps_tempo_where_stretching_loses_it():
 
 def test_spec_round_trip_keeps_the_in_domain_options():
     features = BodyFeatures(frames=96, fps=30.0, **KINECT)
-    assert BodyFeatures.from_spec(features.to_dict()) == features
-    assert BodyFeatures.from_spec({"dims": 2}).layout == "body15"  # older checkpoints
+    assert BodyFeatures.from_dict(features.to_dict()) == features
+    assert BodyFeatures.from_dict({"dims": 2}).layout == "body15"  # keys left out: defaults
 
 
 def test_a_sensor_layout_builds_models_over_its_own_graph():
     features = BodyFeatures(frames=32, **KINECT)
-    kwargs = _graph_kwargs(features.layout)
     x = torch.stack([features(kinect_waving())] * 2)
     for name in ("tcn", "sgn", "stgcn"):
-        model = create_model(name, num_classes=5, in_channels=4, score_channel=3, **kwargs).eval()
+        model = create_model(
+            name, num_classes=5, in_channels=4, score_channel=3, graph=features.layout
+        ).eval()
         assert model(x).shape == (2, 5)
 
 
@@ -128,4 +128,4 @@ def test_use_scores_false_keeps_joints_a_sensor_scored_zero():
     np.testing.assert_allclose(x, kept(skeleton).numpy(), atol=1e-6)
     trusted = BodyFeatures(dims=3, normalize="torso", min_score=0.0)(flagged).numpy()
     assert trusted[3, :, wrist].min() < 0.5  # by default the score is passed on
-    assert BodyFeatures.from_spec(kept.to_dict()) == kept
+    assert BodyFeatures.from_dict(kept.to_dict()) == kept

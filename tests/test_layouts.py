@@ -102,13 +102,12 @@ def test_kinect_layouts_follow_sdk_order():
     assert ntu.num_joints == 25
 
 
-def test_body15_matches_the_model_graph():
-    graph = pytest.importorskip("actscope.models.graph")
-    if not hasattr(graph, "BODY15_EDGES"):
-        pytest.skip("actscope.models.graph has no BODY15_EDGES")
-    ours = {frozenset(e) for e in get_layout("body15").edges}
-    assert ours == {frozenset(e) for e in graph.BODY15_EDGES}
-    assert get_layout("body15").center == (2,)
+def test_the_default_model_graph_is_the_body15_layout():
+    from actscope.models.graph import body15_graph
+
+    graph, layout = body15_graph(), get_layout("body15")
+    assert {frozenset(e) for e in graph.edges} == {frozenset(e) for e in layout.edges}
+    assert graph.num_joints == 15 and graph.center == layout.center[0] == 2
 
 
 def test_unknown_layout_is_a_pose_error():

@@ -23,9 +23,9 @@ from actscope.live import (
     LatestSlot,
     LivePipeline,
     Mailbox,
-    PoseHistory,
     PoseSample,
     StreamLostError,
+    TimedPoseHistory,
     open_source,
 )
 from actscope.pose.estimate import PoseFrame
@@ -148,7 +148,7 @@ def sample(time_: float, person: bool = True, index: int = 0) -> PoseSample:
 
 
 def test_history_window_leaves_skipped_frames_missing_and_refuses_empty_windows():
-    history = PoseHistory(3.0)
+    history = TimedPoseHistory(3.0)
     times = [0.0, 0.1, 0.2, 0.6, 0.7, 1.0]  # frames were skipped between 0.2 and 0.6
     history.extend([sample(t) for t in times])
     window = history.window(1.0)  # (0.0, 1.0]: the first frame falls out
@@ -191,7 +191,7 @@ class FakeClassifier:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.class_names = ["wave", "walk"]
-        self.input = {"dims": 2}
+        self.skeleton_space = "image"
         self.delay = delay
         self.calls = 0
 
@@ -299,15 +299,16 @@ def test_with_a_real_recognizer(two_seconds):
     """The Recognizer's own skeleton path (features, model) fed by the live window."""
     import torch
 
-    from actscope.inference import Recognizer
+    from actscope.inference import SkeletonRecognizer
+    from actscope.pose.features import BodyFeatures
 
     class Mean(torch.nn.Module):
         def forward(self, x):  # (N, C, T, V, M) -> two logits that depend on the input
             pooled = x.mean(dim=(2, 3, 4))
             return torch.stack([pooled[:, 0] * 0 + 2.0, pooled[:, 1] * 0], dim=1)
 
-    recognizer = Recognizer(
-        Mean(), ["stand", "other"], {"kind": "skeleton", "dims": 2, "frames": 16}, "test"
+    recognizer = SkeletonRecognizer(
+        Mean(), ["stand", "other"], BodyFeatures(frames=16, min_score=0.0), "test"
     )
     _, events = run_pipeline(
         two_seconds, FakePose(), ActionAnalyzer(recognizer, window=0.5, hop=0.2)

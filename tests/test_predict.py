@@ -86,7 +86,7 @@ def test_folders_are_searched_for_videos(tmp_path):
         str(tmp_path / "notes.txt"),
     ]
     (tmp_path / "empty").mkdir()
-    with pytest.raises(VideoError, match="no videos"):
+    with pytest.raises(VideoError, match="a folder with no video files"):
         collect_videos(tmp_path / "empty")
 
 

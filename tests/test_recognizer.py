@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from actscope.engine.checkpoint import make_checkpoint, save_checkpoint
+from actscope.checkpoint import make_checkpoint, save_checkpoint
 from actscope.errors import ModelError
-from actscope.inference import Recognizer
+from actscope.inference import ClipRecognizer, Recognizer, SkeletonRecognizer
 from actscope.models import create_model
 from actscope.pose import PoseTrack, Skeleton
+from actscope.pose.features import BodyFeatures
+from actscope.video import ClipSpec
 from videogen import write_video
 
 CLASSES = ("wave", "clap", "squat")
@@ -33,15 +35,7 @@ def skeleton_checkpoint(
     torch.manual_seed(seed)
     kwargs = {"in_channels": dims + 1, "score_channel": dims, "channels": [16, 16, 16, 16]}
     model = create_model("tcn", num_classes=len(classes), **kwargs).eval()
-    spec = {
-        "kind": "skeleton",
-        "layout": "body15",
-        "dims": dims,
-        "frames": 16,
-        "persons": 1,
-        "min_score": min_score,
-        "window_seconds": window,
-    }
+    spec = BodyFeatures(dims=dims, frames=16, min_score=min_score, window_seconds=window)
     checkpoint = make_checkpoint(
         model, model_name="tcn", model_kwargs=kwargs, class_names=classes, input_spec=spec
     )
@@ -52,16 +46,7 @@ def video_checkpoint(path: Path, classes=CLASSES) -> Path:
     """An ``x3d_xs`` with random weights taking 4 frames, 2 apart, at 32x32 pixels."""
     torch.manual_seed(0)
     model = create_model("x3d_xs", num_classes=len(classes)).eval()
-    spec = {
-        "kind": "video",
-        "frames": 4,
-        "stride": 2,
-        "size": 32,
-        "resize": 32,
-        "mean": [0.45] * 3,
-        "std": [0.225] * 3,
-        "sampling": "dense",
-    }
+    spec = ClipSpec(frames=4, stride=2, size=32, resize=32, mean=(0.45,) * 3, std=(0.225,) * 3)
     checkpoint = make_checkpoint(
         model, model_name="x3d_xs", model_kwargs={}, class_names=classes, input_spec=spec
     )
@@ -118,8 +103,11 @@ def test_video_clips_spreads_clips_over_the_video(models, tmp_path):
     np.testing.assert_allclose(ends - starts, 7 / 20, atol=1e-6)
 
 
-def test_rgb_and_skeleton_models_refuse_the_other_input(models):
-    with pytest.raises(ModelError, match="skeleton model"):
-        models["2d"].clip_transform()
-    with pytest.raises(ModelError, match="RGB model"):
-        models["rgb"].features  # noqa: B018 - the property raises
+def test_the_input_spec_picks_the_recognizer_and_each_refuses_the_other_spec(models):
+    assert isinstance(models["2d"], SkeletonRecognizer)
+    assert isinstance(models["rgb"], ClipRecognizer)
+    assert models["rgb"].input.frames == 4 and models["2d"].input.window_seconds == 1.0
+    with pytest.raises(ModelError, match="takes a ClipSpec"):
+        ClipRecognizer(models["2d"].model, list(CLASSES), models["2d"].input, "x")
+    with pytest.raises(ModelError, match="takes a BodyFeatures"):
+        SkeletonRecognizer(models["rgb"].model, list(CLASSES), models["rgb"].input, "x")

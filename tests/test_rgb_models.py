@@ -21,11 +21,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from actscope.errors import ModelError
 from actscope.models import create_model, get_entry, list_models
-from actscope.models.registry import VideoInput
 from actscope.models.stats import MEASURED, measure
 from actscope.models.tsm import temporal_shift
+from actscope.video import ClipSpec
 
-RGB = [e.name for e in list_models() if isinstance(e.input, VideoInput)]
+RGB = [e.name for e in list_models() if isinstance(e.input, ClipSpec)]
 EXPECTED_RGB = {
     "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s",
     "swin3d_b", "x3d_xs", "x3d_s", "x3d_m", "x3d_l", "slowfast_r50_8x8", "slowfast_r50_4x16",

@@ -115,7 +115,7 @@ def test_a_file_of_another_version_is_refused(tmp_path):
 def test_files_that_are_not_skeletons_are_refused(tmp_path):
     text = tmp_path / "notes.npz"
     text.write_text("hello")
-    with pytest.raises(PoseError, match="not a readable"):
+    with pytest.raises(PoseError, match="not a skeleton file"):
         Skeleton.load(text)
     other = tmp_path / "other.npz"
     np.savez(other, x=np.zeros(3))

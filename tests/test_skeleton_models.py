@@ -156,14 +156,17 @@ def test_missing_joints_with_a_confidence_channel(name):
         assert torch.isfinite(model(x)).all()
 
 
-def test_graph_arguments_are_given_one_way():
-    with pytest.raises(ModelError, match="not both"):
-        create_model("stgcn", num_classes=3, graph=STAR, num_joints=5)
-    with pytest.raises(ModelError, match="together"):
-        create_model("stgcnpp", num_classes=3, num_joints=5)
-    explicit = create_model("stgcnpp_lite", num_classes=3, num_joints=5, edges=STAR.edges, center=0)
+def test_the_graph_is_one_argument_a_graph_or_a_layout_name():
+    explicit = create_model("stgcnpp_lite", num_classes=3, graph=STAR)
     with torch.no_grad():
         assert explicit.eval()(torch.randn(1, 3, 8, 5, 1)).shape == (1, 3)
+    kinect = create_model("tcn", num_classes=3, graph="kinect_v1_20", channels=[8] * 4)
+    with torch.no_grad():
+        assert kinect.eval()(torch.randn(1, 3, 8, 20, 1)).shape == (1, 3)
+    with pytest.raises(ModelError, match="unknown joint layout"):
+        create_model("stgcn", num_classes=3, graph="no_such_layout")
+    with pytest.raises(ModelError, match="graph must be"):
+        create_model("sgn", num_classes=3, graph=5)
 
 
 def test_parameter_counts_follow_the_published_sizes():

@@ -3,6 +3,7 @@ them, and the dataset catalog's refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,6 +14,8 @@ import torch
 
 from actscope.datasets.catalog import dataset_names, evaluation_data, split
 from actscope.errors import ConfigError
+from actscope.pose.features import BodyFeatures
+from actscope.video import ClipSpec
 from realdata import SHARED_DATA, shared_path
 
 TINY = (
@@ -25,6 +28,8 @@ TINY = (
     "progress=false",
     "device=cpu",
 )
+
+VIDEO_SPEC = ClipSpec(frames=4, stride=1, size=32, resize=32, mean=(0.5,) * 3, std=(0.2,) * 3)
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -81,6 +86,9 @@ def test_model_checkpoint_loads_weights_only_and_predicts_like_the_report(utd_ru
         32,
     )
     assert 1.0 < spec["window_seconds"] < 5.0  # UTD-MHAD actions last 2-4 s
+    # the whole typed spec is recorded, and reads back as the same spec
+    assert set(spec) == {"kind", *(f.name for f in dataclasses.fields(BodyFeatures))}
+    assert BodyFeatures.from_dict(spec).to_dict() == spec
     result = run_cli(
         "eval", str(out / "model.pt"), "--dataset", "utd-mhad", "--protocol", "subjects=1,3",
         "--json",
@@ -146,9 +154,9 @@ def test_evaluation_data_reads_with_the_checkpoints_features():
         "utd-mhad-openpose",
         str(SHARED_DATA / "utd_mhad_openpose"),
         "cross-subject",
-        {"kind": "skeleton", "layout": "body15", "dims": 2, "frames": 20, "persons": 1},
+        BodyFeatures(dims=2, frames=20, persons=1),
     )
     x, label = data[0]
     assert x.shape == (3, 20, 15, 1) and len(classes) == 27 and 0 <= label < 27
     with pytest.raises(ConfigError, match="video clips"):
-        evaluation_data("utd-mhad", "", "cross-subject", {"kind": "video"})
+        evaluation_data("utd-mhad", "", "cross-subject", VIDEO_SPEC)

@@ -17,26 +17,26 @@ import numpy as np
 import pytest
 import torch
 
+from actscope.checkpoint import load_checkpoint
 from actscope.datasets.catalog import evaluation_data, get_dataset, training_data
 from actscope.datasets.video_data import (
-    ClipSpec,
     VideoClipDataset,
     read_csv_list,
     scan_folder,
     split_items,
     usable,
 )
-from actscope.engine.checkpoint import load_checkpoint
 from actscope.engine.config import TrainConfig, apply_overrides
 from actscope.engine.evaluate import evaluate
 from actscope.engine.run import fit
 from actscope.engine.trainer import build_model
 from actscope.errors import ConfigError
-from actscope.inference.recognizer import Recognizer
+from actscope.inference.recognizer import ClipRecognizer, Recognizer
 from actscope.models import create_model
+from actscope.video import ClipSpec
 
 SIZE, FRAMES = 40, 12  # pixels, frames per generated video
-SPEC = ClipSpec(4, 2, 32, 32, (0.45,) * 3, (0.225,) * 3)
+SPEC = ClipSpec(frames=4, stride=2, size=32, resize=32, mean=(0.45,) * 3, std=(0.225,) * 3)
 
 
 @pytest.fixture(autouse=True)
@@ -256,7 +256,7 @@ def test_pretrained_upstream_checkpoint_loads_with_a_new_head(kinetics_x3d):
 
 
 def test_pretrained_actscope_checkpoint_of_the_same_classes_keeps_its_head(tmp_path):
-    from actscope.engine.checkpoint import make_checkpoint, save_checkpoint
+    from actscope.checkpoint import make_checkpoint, save_checkpoint
 
     torch.manual_seed(3)
     trained = create_model("x3d_xs", num_classes=2)
@@ -267,7 +267,7 @@ def test_pretrained_actscope_checkpoint_of_the_same_classes_keeps_its_head(tmp_p
             model_name="x3d_xs",
             model_kwargs={},
             class_names=["a", "b"],
-            input_spec={},
+            input_spec=None,
             normalization={},
             config={},
             metrics={},
@@ -362,8 +362,8 @@ def test_video_transformer_learns_motion_and_the_checkpoint_predicts(tmp_path, s
     assert list((tmp_path / "cache").glob("*.npy"))
 
     recognizer = Recognizer.load(run.model_path)
-    assert recognizer.kind == "video" and recognizer.class_names == ["down", "up"]
-    assert recognizer.input["frames"] == 4 and recognizer.input["size"] == 32
+    assert isinstance(recognizer, ClipRecognizer) and recognizer.class_names == ["down", "up"]
+    assert recognizer.input.frames == 4 and recognizer.input.size == 32
     fresh = write_squares(tmp_path / "fresh", 3, first_seed=5000)
     right = 0
     for label, name in enumerate(["down", "up"]):
@@ -379,6 +379,7 @@ def test_video_dataset_refuses_a_skeleton_model(squares):
 
     with pytest.raises(ConfigError, match="skeleton model"):
         training_data(DataConfig("video-folder", str(squares)), "tcn")
-    assert get_dataset("kinetics-csv").kind == "video"
-    data, names = evaluation_data("video-folder", str(squares), "", {"kind": "video", "frames": 4})
+    assert get_dataset("kinetics-csv").training is not None  # a video dataset
+    spec = ClipSpec.from_dict({"frames": 4, "size": 32, "mean": [0.5] * 3, "std": [0.2] * 3})
+    data, names = evaluation_data("video-folder", str(squares), "", spec)
     assert names == ["down", "up"] and len(data) == 20 and data.views == 3

@@ -20,6 +20,10 @@ class VideoNotFoundError(VideoError, FileNotFoundError):
     """The path does not exist."""
 
 
+class VideoArgumentError(VideoError, TypeError):
+    """What was given as a video is not a path, URL or folder (e.g. ``None``)."""
+
+
 class NotAVideoError(VideoError):
     """The file is empty, a directory, or in a format FFmpeg does not recognise."""
 
@@ -52,9 +56,17 @@ class ModelError(ActscopeError):
     """A model name is unknown or a checkpoint does not fit the model."""
 
 
+class ForeignCheckpointError(ModelError):
+    """A readable torch file that is not an actscope checkpoint (e.g. upstream weights)."""
+
+
 class DatasetError(ActscopeError):
     """A dataset folder or file is missing or malformed."""
 
 
 class ConfigError(ActscopeError):
     """A configuration value is invalid."""
+
+
+class OutputError(ActscopeError):
+    """An output file or folder cannot be written."""

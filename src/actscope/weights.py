@@ -23,10 +23,8 @@ import logging
 import os
 import pickle
 import socket
-import tempfile
 import urllib.error
 import urllib.parse
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from actscope import checkpoint
 from actscope.errors import ModelError
+from actscope.files import atomic_path
 from actscope.models import get_entry
 from actscope.models.convert import (
     caffe2_to_pyslowfast,
@@ -45,12 +45,11 @@ from actscope.models.convert import (
     strip_prefix,
     to_native,
 )
-from actscope.models.registry import ModelEntry, SkeletonInput, VideoInput, WeightsInfo
+from actscope.models.registry import InputSpec, ModelEntry, WeightsInfo
 
 log = logging.getLogger(__name__)
 
 ONLINE_SCHEMES = ("torchvision:", "url:", "hf:")
-_ACTSCOPE_FORMAT = "actscope.checkpoint"
 
 
 @dataclass
@@ -59,7 +58,7 @@ class Pretrained:
 
     model: nn.Module
     classes: tuple[str, ...]
-    input: VideoInput | SkeletonInput
+    input: InputSpec
     source: str
 
 
@@ -180,27 +179,23 @@ def download(url: str) -> Path:
     target = cache_path(url)
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s to %s", url, target)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
-    os.close(handle)
     # torchvision-style file names carry the first hex digits of the file's SHA-256.
     digest = torch.hub.HASH_REGEX.search(target.name)
     try:
-        torch.hub.download_url_to_file(
-            url, tmp, hash_prefix=digest.group(1) if digest else None, progress=True
-        )
-        os.replace(tmp, target)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        with atomic_path(target) as temp:
+            torch.hub.download_url_to_file(
+                url, str(temp), hash_prefix=digest.group(1) if digest else None, progress=True
+            )
+    except (urllib.error.URLError, TimeoutError) as exc:
         raise ModelError(
             f"cannot download {url} ({_reason(exc)}): you seem to be offline; download it on "
             f"a machine with internet and pass the file's path instead"
         ) from None
     except RuntimeError as exc:  # torch.hub's hash check
         raise ModelError(f"the download of {url} is corrupt ({_reason(exc)}); retry") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except OSError as exc:
+        raise ModelError(f"cannot download {url} to {target} ({_reason(exc)})") from None
     return target
 
 
@@ -220,17 +215,14 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Tensors of a torch.save file or a PySlowFast Caffe2 ``.pkl``, under the file's own
     names (wrappers such as ``model_state``/``state_dict`` and ``module.`` removed)."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"checkpoint {path} does not exist")
     try:
-        with torch.serialization.safe_globals(_NUMPY_GLOBALS):
-            content = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        content = _read_caffe2(path)
+        content = checkpoint.safe_load(path, allowed=_NUMPY_GLOBALS)
+    except ModelError as exc:
+        content = _read_caffe2(path) if path.is_file() else None
         if content is None:
             raise ModelError(
-                f"{path} is not a readable checkpoint ({_reason(exc)}); expected a torch.save "
-                "file, a PySlowFast Caffe2 .pkl or a Hugging Face folder"
+                f"{exc}; expected a torch.save file, a PySlowFast Caffe2 .pkl or a Hugging "
+                "Face folder"
             ) from None
     return _unwrap(content, path)
 
@@ -238,7 +230,8 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
 def _unwrap(content: Any, path: Path) -> Checkpoint:
     if not isinstance(content, Mapping):
         raise ModelError(f"{path} holds a {type(content).__name__}, not a state dict")
-    if content.get("format") == _ACTSCOPE_FORMAT:
+    if content.get("format") == checkpoint.FORMAT:
+        content = checkpoint.upgrade(content)
         model = content.get("model", {})
         return Checkpoint(
             dict(content["state_dict"]),

@@ -20,7 +20,7 @@ import numpy as np
 
 from actscope.apps.exercise import count_repetitions, joint_angle
 from actscope.errors import ModelError, PoseError
-from actscope.pose._files import atomic_path
+from actscope.files import atomic_path
 from actscope.pose.convert import to_body15
 from actscope.pose.layouts import BODY15
 from actscope.pose.skeleton import Skeleton

@@ -12,6 +12,7 @@ from rich.logging import RichHandler
 from actscope import __version__
 
 USER_ERROR = 2
+PARTIAL_HELP = "Use the frames that decode from a truncated or damaged video."
 
 # Outside a terminal rich assumes 80 columns and would truncate paths in tables.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -32,6 +33,31 @@ def app(verbose: bool) -> None:
     )
 
 
+def say(text: str) -> None:
+    """A result line on stdout, as written (no markup, no wrapping)."""
+    out.print(text, markup=False, soft_wrap=True)
+
+
+def note(text: str) -> None:
+    """A line on stderr (files written, warnings), as written."""
+    err.print(text, markup=False, soft_wrap=True)
+
+
 def print_error(message: object) -> None:
     """One line on stderr, as every user-facing failure is reported."""
-    err.print(f"error: {message}", soft_wrap=True, markup=False)
+    note(f"error: {message}")
+
+
+def check_outputs(*files: str | None, folders: tuple[str | None, ...] = ()) -> None:
+    """Refuse, before any work is done, output ``files`` and ``folders`` that cannot be
+    written (``None``: not asked for); an :class:`~actscope.errors.OutputError` otherwise."""
+    from pathlib import Path
+
+    from actscope.files import check_writable
+
+    for file in files:
+        if file:
+            check_writable(file)
+    for folder in folders:
+        if folder:
+            check_writable(Path(folder) / ".actscope-write-check")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from actscope.cli.app import app, err, out
+from actscope.cli.app import PARTIAL_HELP, app, err, note, say
 from actscope.cli.live import run_live, source_options
 
 
@@ -18,9 +18,10 @@ def _is_live(source: str) -> bool:
     return is_camera(source) or "://" in source
 
 
-def load_poses(source: str, work_size: int = 480):
+def load_poses(source: str, work_size: int = 480, allow_partial: bool = False):
     """The image keypoints of ``source``: a poses file (``.npz`` from ``actscope pose``) as
-    it is, or a video whose poses are estimated now (every frame, MediaPipe)."""
+    it is, or a video whose poses are estimated now (every frame, MediaPipe; with
+    ``allow_partial`` from the frames of a damaged video that decode)."""
     from actscope.pose import PoseTrack, Skeleton
 
     if source.endswith(".npz"):
@@ -33,7 +34,7 @@ def load_poses(source: str, work_size: int = 480):
     from actscope.pose.estimate import extract_poses
 
     with err.status(f"estimating poses in {Path(source).name}"):
-        track = extract_poses(source, work_size=work_size or None)
+        track = extract_poses(source, work_size=work_size or None, allow_partial=allow_partial)
     return track.image
 
 
@@ -47,8 +48,9 @@ def load_poses(source: str, work_size: int = 480):
     "analysing every frame.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON (files only).")
+@click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 @source_options
-def fall(source: str, force_live: bool, as_json: bool, **options) -> None:
+def fall(source: str, force_live: bool, as_json: bool, allow_partial: bool, **options) -> None:
     """Detect falls in SOURCE: a video file or poses file (.npz), or live from a camera
     index or stream URL.
 
@@ -61,13 +63,9 @@ def fall(source: str, force_live: bool, as_json: bool, **options) -> None:
     if force_live or _is_live(source):
         run_live(source, FallAnalyzer(), **options)
         return
-    skeleton = load_poses(source)
+    skeleton = load_poses(source, allow_partial=allow_partial)
     if skeleton.num_people == 0 or not skeleton.present().any():
-        err.print(
-            f"{source}: nobody in view in any frame; no fall can be detected",
-            markup=False,
-            soft_wrap=True,
-        )
+        note(f"{source}: nobody in view in any frame; no fall can be detected")
         alerts = []
     else:
         alerts = detect_falls(skeleton)
@@ -76,18 +74,14 @@ def fall(source: str, force_live: bool, as_json: bool, **options) -> None:
         return
     seen = skeleton.present().any(axis=0).mean() if skeleton.num_people else 0.0
     for alert in alerts:
-        out.print(
+        say(
             f"fall at {alert.time:.2f} s (began {alert.onset:.2f} s, lying still by "
-            f"{alert.confirmed:.2f} s), confidence {alert.confidence:.2f}",
-            markup=False,
-            soft_wrap=True,
+            f"{alert.confirmed:.2f} s), confidence {alert.confidence:.2f}"
         )
     if not alerts:
-        out.print(
+        say(
             f"no fall in {skeleton.duration:.1f} s (a person in view in {100 * seen:.0f}% "
-            "of the frames)",
-            markup=False,
-            soft_wrap=True,
+            "of the frames)"
         )
 
 
@@ -111,13 +105,16 @@ def fall(source: str, force_live: bool, as_json: bool, **options) -> None:
     help="For push-ups, also judge the form with the shipped form classifier.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
-def exercise(video: str, kind: str, min_range: float | None, form: bool, as_json: bool) -> None:
+@click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
+def exercise(
+    video: str, kind: str, min_range: float | None, form: bool, as_json: bool, allow_partial: bool
+) -> None:
     """Count repetitions in VIDEO (or a poses file, .npz), with each repetition's timing
     and range of motion; for push-ups, also judge the form (correct or wrong)."""
     from actscope.apps.exercise import count_repetitions, get_exercise
 
     exercise_kind = get_exercise(kind)  # a bad --kind fails before any pose estimation
-    skeleton = load_poses(video)
+    skeleton = load_poses(video, allow_partial=allow_partial)
     report = count_repetitions(skeleton, exercise_kind, min_range=min_range)
     result = report.summary()
     if form and kind == "pushup":
@@ -129,33 +126,25 @@ def exercise(video: str, kind: str, min_range: float | None, form: bool, as_json
         click.echo(json.dumps(result))
         return
     name = os.path.basename(video)
-    out.print(
+    say(
         f"{name}: {report.count} {kind} repetition{'s' if report.count != 1 else ''} "
-        f"(angle measured on the {report.side} side)",
-        markup=False,
-        soft_wrap=True,
+        f"(angle measured on the {report.side} side)"
     )
     for rep in report.repetitions:
-        out.print(
+        say(
             f"  {rep.index:3d}  {rep.start:6.2f}-{rep.end:6.2f} s  ({rep.duration:.2f} s)  "
-            f"range {rep.range:5.1f} deg  ({rep.bottom:.0f}-{rep.top:.0f})",
-            markup=False,
-            soft_wrap=True,
+            f"range {rep.range:5.1f} deg  ({rep.bottom:.0f}-{rep.top:.0f})"
         )
     if report.count:
-        out.print(
+        say(
             f"  mean {result['mean_duration']:.2f} s per repetition, "
             f"{result['cadence_per_minute']:.0f} per minute, mean range "
-            f"{result['mean_range']:.0f} deg",
-            markup=False,
-            soft_wrap=True,
+            f"{result['mean_range']:.0f} deg"
         )
     if "form" in result:
         verdict = result["form"]
-        out.print(
+        say(
             f"form: {verdict['label']} (probability of correct form "
             f"{verdict['p_correct']:.2f}; about 74% right on unseen clips of its training "
-            "data, less on other sources: see docs/apps/pushup_form.md)",
-            markup=False,
-            soft_wrap=True,
+            "data, less on other sources: see docs/apps/pushup_form.md)"
         )

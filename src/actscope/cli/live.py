@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from actscope.cli.app import USER_ERROR, app, err, print_error
+from actscope.cli.app import USER_ERROR, app, check_outputs, note, print_error
 
 
 def source_options(function: Callable) -> Callable:
@@ -109,7 +109,7 @@ class _Outputs:
                     self.recorder.abort()
                 else:
                     self.recorder.close()
-                    err.print(f"{self.recorder.path}: written", markup=False, soft_wrap=True)
+                    note(f"{self.recorder.path}: written")
         finally:
             if self.window is not None:
                 self.window.close()
@@ -136,6 +136,7 @@ def run_live(
 
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
+    check_outputs(None if events_path == "-" else events_path, record)
     relay = _Relay()
     source = open_source(
         source_spec,
@@ -176,12 +177,10 @@ def _print_summary(summary: dict) -> None:
         if summary["latency_p50_ms"] is not None
         else "no frame reached the output"
     )
-    err.print(
+    note(
         f"live: {summary['frames_out']} of {summary['frames_in']} frames out in "
         f"{summary['seconds']:.1f} s ({summary['fps']:.1f} fps), {latency}, "
-        f"{100 * summary['drop_rate']:.1f}% dropped",
-        markup=False,
-        soft_wrap=True,
+        f"{100 * summary['drop_rate']:.1f}% dropped"
     )
 
 
@@ -233,13 +232,13 @@ def live(
     if not no_model:
         import torch
 
-        from actscope.inference import Recognizer
+        from actscope.inference import Recognizer, SkeletonRecognizer
         from actscope.live import ActionAnalyzer, ActionTracker
 
         # one small window at a time: a second thread would only compete with pose estimation
         torch.set_num_threads(1)
         recognizer = Recognizer.load(model)
-        if recognizer.kind != "skeleton":
+        if not isinstance(recognizer, SkeletonRecognizer):
             raise click.UsageError(
                 f"{model} is an RGB model; live recognition takes a skeleton model"
             )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from actscope.cli.app import app, out
+from actscope.video.spec import ClipSpec
+
+if TYPE_CHECKING:
+    from actscope.models.registry import InputSpec
 
 FAMILIES = ("cnn3d", "cnn2d", "transformer", "skeleton")
 
@@ -24,14 +28,15 @@ def models(as_json: bool, family: str | None) -> None:
     from actscope.weights import available_offline
 
     rows = []
-    for entry in list_models(family):
+    entries = list_models(family)
+    for entry in entries:
         stats = stats_of(entry)
         rows.append(
             {
                 "name": entry.name,
                 "family": entry.family,
                 "summary": entry.summary,
-                "input": {"kind": type(entry.input).__name__, **asdict(entry.input)},
+                "input": entry.input.to_dict(),
                 "params": stats.params,
                 "gmacs": stats.gmacs,
                 "weights": [
@@ -51,14 +56,14 @@ def models(as_json: bool, family: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        _print_table(rows)
+        _print_table(rows, [_input_text(entry.input) for entry in entries])
 
 
-def _input_text(spec: dict) -> str:
-    if spec["kind"] == "VideoInput":
-        sampling = "segments" if spec.get("sampling") == "segments" else f"stride {spec['stride']}"
-        return f"{spec['frames']}x{spec['size']}² {sampling}"
-    return f"{spec['layout']} {spec['frames']}f {spec['channels']}c"
+def _input_text(spec: InputSpec) -> str:
+    if isinstance(spec, ClipSpec):
+        sampling = "segments" if spec.sampling == "segments" else f"stride {spec.stride}"
+        return f"{spec.frames}x{spec.size}² {sampling}"
+    return f"{spec.layout} {spec.frames}f {spec.channels}c"
 
 
 def _offline_text(weights: list[dict]) -> str:
@@ -69,18 +74,18 @@ def _offline_text(weights: list[dict]) -> str:
     return "yes" if any(w["offline"] for w in weights) else "no"
 
 
-def _print_table(rows: list[dict]) -> None:
+def _print_table(rows: list[dict], inputs: list[str]) -> None:
     table = Table(box=None, header_style="bold")
     for column in ("model", "family", "input", "params", "GMACs", "weights", "offline"):
         table.add_column(column, justify="right" if column in ("params", "GMACs") else "left")
     table.add_column("description")
-    for row in rows:
+    for row, input_text in zip(rows, inputs, strict=True):
         params = f"{row['params'] / 1e6:.2f} M" if row["params"] is not None else "?"
         gmacs = f"{row['gmacs']:.2f}" if row["gmacs"] is not None else "?"
         table.add_row(
             row["name"],
             row["family"],
-            _input_text(row["input"]),
+            input_text,
             params,
             gmacs,
             str(len(row["weights"])),

@@ -7,26 +7,18 @@ import time
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
+from rich.progress import MofNCompleteColumn
+
+from actscope.cli.app import (
+    PARTIAL_HELP,
+    USER_ERROR,
+    app,
+    check_outputs,
+    err,
+    out,
+    print_error,
 )
-
-from actscope.cli.app import USER_ERROR, app, err, out, print_error
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
+from actscope.progress import progress_bar
 
 
 @app.command()
@@ -59,7 +51,7 @@ def _progress() -> Progress:
     "0 keeps the full size. Keypoints are always in the video's own pixels.",
 )
 @click.option("--workers", type=int, help="Pose estimator threads [default: 2 on 2+ cores].")
-@click.option("--allow-partial", is_flag=True, help="Skip damaged frames instead of failing.")
+@click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def pose(
     video: str | None,
     output: str | None,
@@ -109,12 +101,13 @@ def _pose_video(
     from actscope.pose.render import VideoWriter, draw_skeleton
     from actscope.video import probe
 
-    info = probe(video)
     target = Path(output) if output else Path(f"{Path(video).stem}.poses.npz")
+    check_outputs(str(target), render, json_path)
+    info = probe(video)
     total = len(range(0, info.frame_count, step)) if info.frame_count else None
     writer = VideoWriter(render, info.fps / step) if render else nullcontext()
     started = time.perf_counter()
-    with _progress() as progress, writer:
+    with progress_bar(MofNCompleteColumn(), console=err) as progress, writer:
         task = progress.add_task(Path(video).name, total=total)
 
         def on_frame(frame, found) -> None:
@@ -157,10 +150,11 @@ def _pose_dataset(
 
     cache = Path(output) if output else folder / DEFAULT_CACHE_NAME
     videos = find_videos(folder, exclude=cache)
+    check_outputs(folders=(str(cache),))
     if not videos:
         print_error(f"{folder}: no video files found")
         sys.exit(USER_ERROR)
-    with _progress() as progress:
+    with progress_bar(MofNCompleteColumn(), console=err) as progress:
         overall = progress.add_task("videos to extract", total=None)
         frames = progress.add_task("", total=None, visible=False)
 

@@ -8,17 +8,21 @@ import sys
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import MofNCompleteColumn, TextColumn
 from rich.table import Table
 
-from actscope.cli.app import USER_ERROR, app, err, out, print_error
+from actscope.cli.app import (
+    PARTIAL_HELP,
+    USER_ERROR,
+    app,
+    check_outputs,
+    err,
+    note,
+    out,
+    print_error,
+    say,
+)
+from actscope.progress import progress_bar
 
 MODEL_HELP = (
     "Model: 'default' (shipped skeleton model), a checkpoint file, or a registered model name."
@@ -27,22 +31,6 @@ WEIGHTS_HELP = (
     "Upstream weights file or folder for the registered model named by --model (e.g. a "
     "downloaded .pyth), instead of its published source."
 )
-PARTIAL_HELP = "Use the frames that decode from a truncated or damaged video."
-
-
-def _progress(*columns: object) -> Progress:
-    """A progress bar with elapsed time and ETA on stderr; off when stderr is not a terminal
-    (logs and pipes get no control characters; use -v for logged progress)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        *columns,
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
 
 
 def _load_model(model: str, weights: str | None):
@@ -113,7 +101,6 @@ def predict(
     from actscope.inference.prediction import collect_videos
     from actscope.inference.prediction import predict as run_predict
 
-    recognizer = _load_model(model, weights)
     paths = collect_videos(videos)
     drawing = bool(render or timeline)
     for name, value, suffix in (("--render", render, ".mp4"), ("--timeline", timeline, ".png")):
@@ -122,7 +109,12 @@ def predict(
                 f"with {len(paths)} videos give a folder (one {suffix} per video)",
                 param_hint=name,
             )
-    with _progress(MofNCompleteColumn()) as progress:
+    if len(paths) == 1:
+        check_outputs(output, render, timeline)
+    else:
+        check_outputs(output, folders=(render, timeline))
+    recognizer = _load_model(model, weights)
+    with progress_bar(MofNCompleteColumn(), console=err) as progress:
         overall = progress.add_task("videos", total=len(paths), visible=len(paths) > 1)
         frames = progress.add_task("", total=None)
 
@@ -151,7 +143,7 @@ def predict(
     _print_predictions(results, as_json, as_csv, output, top_k)
     for r in results:
         for warning in r.warnings:
-            err.print(f"warning: {Path(r.video).name}: {warning}", markup=False, soft_wrap=True)
+            note(f"warning: {Path(r.video).name}: {warning}")
     failed = [r for r in results if not r.ok]
     for result in failed:
         message = result.error or ""
@@ -177,15 +169,15 @@ def _draw_prediction(
             result.skeleton,
             allow_partial=allow_partial,
         )
-        err.print(f"{target}: written", markup=False, soft_wrap=True)
+        note(f"{target}: written")
     if timeline:
         target = output_path(timeline, result.video, count, ".png")
         plot_timeline(result.scores, target, title=Path(result.video).name)
-        err.print(f"{target}: written", markup=False, soft_wrap=True)
+        note(f"{target}: written")
 
 
 def _print_predictions(results, as_json: bool, as_csv: bool, output: str | None, top_k: int):
-    from actscope.inference.segments import write_text
+    from actscope.files import write_text
 
     if output and not (as_json or as_csv):
         as_json, as_csv = (
@@ -204,7 +196,7 @@ def _print_predictions(results, as_json: bool, as_csv: bool, output: str | None,
         return
     if output:
         write_text(output, text)
-        err.print(f"{output}: written", markup=False, soft_wrap=True)
+        note(f"{output}: written")
     else:
         click.echo(text, nl=False)
 
@@ -309,8 +301,9 @@ def detect(
         "hop": hop,
     }
     options = DetectOptions(**{k: v for k, v in given.items() if v is not None}).validate()
+    check_outputs(output, render, timeline)
     recognizer = _load_model(model, weights)
-    with _progress(TextColumn("{task.fields[seconds]}")) as progress:
+    with progress_bar(TextColumn("{task.fields[seconds]}"), console=err) as progress:
         task = progress.add_task(Path(video).name, total=None, seconds="")
 
         def on_progress(done: float, total: float | None) -> None:
@@ -338,19 +331,17 @@ def detect(
             result.skeleton,
             allow_partial=allow_partial,
         )
-        err.print(f"{render}: written", markup=False, soft_wrap=True)
+        note(f"{render}: written")
     if timeline:
         from actscope.inference.timeline import plot_timeline
 
         plot_timeline(result.scores, timeline, result.segments, title=Path(video).name)
-        err.print(f"{timeline}: written", markup=False, soft_wrap=True)
+        note(f"{timeline}: written")
     for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        note(f"warning: {warning}")
     if output:
         result.save(output, fmt)
-        err.print(
-            f"{output}: {len(result.segments)} segments written", markup=False, soft_wrap=True
-        )
+        note(f"{output}: {len(result.segments)} segments written")
     elif fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     elif fmt == "csv":
@@ -363,11 +354,7 @@ def detect(
 
 def _segment_table(result) -> None:
     if not result.segments:
-        out.print(
-            f"{Path(result.video).name}: no actions found ({result.duration:.1f} s)",
-            markup=False,
-            soft_wrap=True,
-        )
+        say(f"{Path(result.video).name}: no actions found ({result.duration:.1f} s)")
         return
     table = Table(box=None, header_style="bold")
     for column in ("start", "end", "action", "score"):
@@ -375,11 +362,9 @@ def _segment_table(result) -> None:
     for s in result.segments:
         table.add_row(f"{s.start:.2f}", f"{s.end:.2f}", s.label, f"{s.score:.2f}")
     out.print(table)
-    err.print(
+    note(
         f"{len(result.segments)} segments in {result.duration:.1f} s of video, found in "
-        f"{result.seconds:.1f} s",
-        markup=False,
-        soft_wrap=True,
+        f"{result.seconds:.1f} s"
     )
 
 
@@ -414,11 +399,9 @@ def eval_detection(predictions: str, ground_truth: str, as_json: bool, per_class
     table.add_column("avg mAP 0.5:0.95", justify="right")
     table.add_row(*[f"{v:.3f}" for v in thumos.mean_ap], f"{anet.average_map:.3f}")
     out.print(table)
-    out.print(
+    say(
         f"{len(thumos.ap)} classes, {sum(thumos.counts.values())} ground-truth segments, "
-        f"{sum(len(v) for v in found.values())} predicted",
-        markup=False,
-        soft_wrap=True,
+        f"{sum(len(v) for v in found.values())} predicted"
     )
     if per_class:
         classes = Table(box=None, header_style="bold")
@@ -432,16 +415,12 @@ def eval_detection(predictions: str, ground_truth: str, as_json: bool, per_class
             )
         out.print(classes)
     if thumos.absent:
-        err.print(
+        note(
             f"note: predicted classes absent from the ground truth (not scored): "
-            f"{', '.join(thumos.absent)}",
-            markup=False,
-            soft_wrap=True,
+            f"{', '.join(thumos.absent)}"
         )
     if thumos.unmatched_videos:
-        err.print(
+        note(
             "warning: predicted videos with no ground truth (all their segments count as "
-            f"false positives): {', '.join(thumos.unmatched_videos)}",
-            markup=False,
-            soft_wrap=True,
+            f"false positives): {', '.join(thumos.unmatched_videos)}"
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from actscope.cli.app import app, out
+from actscope.cli.app import app, check_outputs, out
 
 
 @app.command()
@@ -80,6 +80,7 @@ def train(
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:
         config.out_dir = f"runs/{config.data.name}-{config.model}-s{config.seed}"
+    check_outputs(folders=(config.out_dir,))
     result = fit(config, resume=resume, overwrite=overwrite)
     _print_reports(result.summary(), f"{config.model} on {config.data.name}")
     out.print(f"model: {result.model_path}")
@@ -115,12 +116,15 @@ def eval_command(
 ) -> None:
     """Evaluate an actscope CHECKPOINT on a dataset: top-1, top-5, mean class accuracy and the
     confusion matrix. A checkpoint trained on other classes is refused."""
+    from actscope.checkpoint import check_compatible, load_trained_model
     from actscope.datasets.catalog import evaluation_data
-    from actscope.engine.checkpoint import check_compatible, load_trained_model
     from actscope.engine.evaluate import evaluate
+    from actscope.models.registry import input_from_dict
 
+    check_outputs(folders=(out_dir,))
     model, saved = load_trained_model(checkpoint)
-    data, class_names = evaluation_data(dataset, root, protocol, saved.get("input") or {}, part)
+    spec = input_from_dict(saved["input"])
+    data, class_names = evaluation_data(dataset, root, protocol, spec, part)
     check_compatible(saved, class_names=class_names, source=checkpoint)
     views = getattr(data, "views", 1) > 1  # multi-view video test items: (V, C, T, H, W)
     report = evaluate(

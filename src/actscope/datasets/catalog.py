@@ -1,19 +1,21 @@
 """Datasets by name, ready for training: ``--dataset utd-mhad --protocol cross-subject``.
 
-:func:`training_data` turns a run's :class:`~actscope.engine.config.DataConfig` into torch
+:func:`training_data` turns a run's :class:`~actscope.datasets.base.DataConfig` into torch
 datasets of ``(input, label)`` pairs, the class names, the input spec that checkpoints carry
 for inference, and the model keyword arguments the input implies. Skeleton datasets become
 :class:`~actscope.pose.features.BodyFeatures` tensors ``(C, T, 15, M)``; training items go
 through :class:`~actscope.datasets.view_augment.RandomViewTransform` unless
 ``options.augment`` is ``"none"``.
 
-``data.options`` keys for skeleton datasets: ``dims`` (2 or 3; default 2, the form that
-poses from ordinary video share), ``frames`` (default: the model's registered frames),
-``persons`` (1), ``min_score`` (0.3: joints scored lower count as missing), ``layout``
-(``body15``, or the dataset's own layout, e.g. ``kinect_v1_20``, for models that will only
-see that sensor), ``normalize`` (``limb`` or ``torso``), ``fps`` (0: stretch each
-sequence over the frames; a rate keeps real tempo), ``use_scores`` (false: every placed
-joint scores 1), ``augment`` (``"view"``: sensor
+``data.options`` keys for skeleton datasets: the fields of
+:class:`~actscope.pose.features.BodyFeatures`, read by its ``from_dict`` as checkpoints are
+(``dims``: 2 or 3, default 2, the form that poses from ordinary video share; ``frames``,
+default the model's registered frames; ``persons``; ``min_score``, 0.3: joints scored lower
+count as missing; ``layout``: ``body15``, or the dataset's own layout, e.g. ``kinect_v1_20``,
+for models that will only see that sensor; ``normalize``: ``limb`` or ``torso``; ``fps``: 0
+stretches each sequence over the frames, a rate keeps real tempo; ``use_scores``: false
+scores every placed joint 1; ``window_seconds``: default the median training sequence), and
+``augment`` (``"view"``: sensor
 transfer, :class:`~actscope.datasets.view_augment.RandomViewTransform`; ``"geometric"``:
 in-domain, :class:`~actscope.datasets.geometric_augment.RandomGeometricTransform`;
 ``"none"``), ``augment_options`` (fields of the chosen transform), ``test_datasets`` (other
@@ -24,63 +26,26 @@ dataset names whose test split is evaluated at the end of the run, e.g.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import fields
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset
 
+from actscope.datasets.base import DataConfig, DatasetEntry, TrainingData, dataset_root
 from actscope.errors import ConfigError, DatasetError
-from actscope.pose.layouts import BODY15, get_layout
+from actscope.models.registry import InputSpec, get_entry
+from actscope.pose.features import BodyFeatures
+from actscope.pose.layouts import BODY15
 
 logger = logging.getLogger(__name__)
 
-DATA_ENV = "ACTSCOPE_DATA"
-SKELETON_OPTIONS = (
-    "dims",
-    "frames",
-    "persons",
-    "min_score",
-    "layout",
-    "normalize",
-    "fps",
-    "use_scores",
-    "augment",
-    "augment_options",
-    "test_datasets",
-)
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """A dataset actscope knows by name: its loader and the folder it usually sits in."""
-
-    name: str
-    kind: str  # "skeleton" or "video"
-    folder: str
-    load: Callable[[Path], Any]
-    summary: str
-    # Video datasets build their torch datasets themselves (decoding, clip sampling):
-    # training(data_config, model_name) -> TrainingData and
-    # evaluation(name, root, protocol, input_spec, part) -> (Dataset, class names).
-    training: Callable[[Any, str], TrainingData] | None = None
-    evaluation: Callable[..., tuple[Dataset, list[str]]] | None = None
-
-
-@dataclass
-class TrainingData:
-    """What a training run needs from its dataset."""
-
-    train: Dataset
-    test: Dataset | None
-    class_names: list[str]
-    input_spec: dict[str, Any]
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    extra_tests: dict[str, Dataset] = field(default_factory=dict)
+TRAINING_OPTIONS = ("augment", "augment_options", "test_datasets")
+"""``data.options`` of skeleton datasets besides the fields of
+:class:`~actscope.pose.features.BodyFeatures`."""
+SKELETON_OPTIONS = (*(f.name for f in fields(BodyFeatures)), *TRAINING_OPTIONS)
 
 
 def _skeleton_loaders() -> dict[str, DatasetEntry]:
@@ -91,52 +56,45 @@ def _skeleton_loaders() -> dict[str, DatasetEntry]:
         for entry in (
             DatasetEntry(
                 "utd-mhad",
-                "skeleton",
                 "utd_mhad",
                 d.load_utd_mhad,
                 "UTD-MHAD Kinect skeletons, 27 actions, 8 subjects",
             ),
             DatasetEntry(
                 "msr-action3d",
-                "skeleton",
                 "msr_action3d",
                 d.load_msr_action3d,
                 "MSR Action3D Kinect skeletons, 20 actions, 10 subjects",
             ),
             DatasetEntry(
                 "msr-action3d-cvpr12",
-                "skeleton",
                 "msr_action3d",
                 partial(d.load_msr_action3d, subset="cvpr12"),
                 "MSR Action3D, the 557 sequences most papers use (files_used_in_cvpr12_paper)",
             ),
             DatasetEntry(
                 "utd-mhad-openpose",
-                "skeleton",
                 "utd_mhad_openpose",
                 d.load_utd_mhad_openpose,
                 "UTD-MHAD RGB videos as OpenPose 2D keypoints, 27 actions",
             ),
             DatasetEntry(
                 "ntu",
-                "skeleton",
                 "ntu_rgbd",
                 d.load_ntu,
                 "NTU RGB+D skeleton files (60/120 actions)",
             ),
             DatasetEntry(
                 "skeleton-folder",
-                "skeleton",
                 "",
                 d.load_skeleton_folder,
-                "a folder of .npz skeletons listed in labels.tsv",
+                "a folder of .npz skeletons listed in labels.csv",
             ),
             DatasetEntry(
                 "video-poses",
-                "skeleton",
                 "",
                 d.load_video_folder,
-                "a folder of videos listed in labels.tsv, as MediaPipe poses",
+                "a folder of videos listed in labels.csv, as MediaPipe poses",
             ),
         )
     }
@@ -163,7 +121,6 @@ def _video_loaders() -> dict[str, DatasetEntry]:
     return {
         "video-folder": DatasetEntry(
             "video-folder",
-            "video",
             "",
             v.scan_folder,
             "videos in one folder per class, ROOT/<class>/<video> (UCF101 layout)",
@@ -171,7 +128,6 @@ def _video_loaders() -> dict[str, DatasetEntry]:
         ),
         "kinetics-csv": DatasetEntry(
             "kinetics-csv",
-            "video",
             "",
             v.read_csv_list,
             "videos listed in CSV files (Kinetics label,youtube_id,... or path,label)",
@@ -185,16 +141,6 @@ def get_dataset(name: str) -> DatasetEntry:
     if name not in entries:
         raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(sorted(entries))}")
     return entries[name]
-
-
-def dataset_root(entry: DatasetEntry, root: str = "") -> Path:
-    """``root`` if given, else the entry's folder under ``$ACTSCOPE_DATA`` (default
-    ``../shared/data``)."""
-    if root:
-        return Path(root)
-    if not entry.folder:
-        raise ConfigError(f"dataset {entry.name!r} needs a folder; give it with --root")
-    return Path(os.environ.get(DATA_ENV, "../shared/data")) / entry.folder
 
 
 def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
@@ -219,41 +165,32 @@ def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
     )
 
 
-def training_data(data: Any, model: str) -> TrainingData:
-    """Train and test sets of ``data`` (a ``DataConfig``) for the registered ``model``."""
+def training_data(data: DataConfig, model: str) -> TrainingData:
+    """Train and test sets of ``data`` for the registered ``model``."""
     entry = get_dataset(data.name)
     if entry.training is not None:
-        return entry.training(data, model)
+        return entry.training(data, model, dataset_root(entry, data.root))
     return _skeleton_training_data(entry, data, model)
 
 
-def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> TrainingData:
+def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -> TrainingData:
     from actscope.datasets.geometric_augment import RandomGeometricTransform
     from actscope.datasets.skeleton_torch import SkeletonTorchDataset
     from actscope.datasets.view_augment import RandomViewTransform
-    from actscope.models.registry import SkeletonInput, get_entry
-    from actscope.pose.features import BodyFeatures
 
     options = dict(data.options)
-    unknown = set(options) - set(SKELETON_OPTIONS)
+    registered = get_entry(model).input
+    if not isinstance(registered, BodyFeatures):
+        raise ConfigError(f"{model} is an RGB model; {entry.name} holds skeletons")
+    given = {k: v for k, v in options.items() if k not in TRAINING_OPTIONS}
+    unknown = set(given) - set(SKELETON_OPTIONS)
     if unknown:
         raise ConfigError(
             f"unknown data option(s) {', '.join(sorted(unknown))}; known: "
             f"{', '.join(SKELETON_OPTIONS)}"
         )
-    registered = get_entry(model).input
-    if not isinstance(registered, SkeletonInput):
-        raise ConfigError(f"{model} is an RGB model; {entry.name} holds skeletons")
-    features = BodyFeatures(
-        dims=int(options.get("dims", 2)),
-        frames=int(options.get("frames", registered.frames)),
-        persons=int(options.get("persons", 1)),
-        min_score=float(options.get("min_score", BodyFeatures.min_score)),
-        layout=str(options.get("layout", BODY15.name)),
-        normalize=options.get("normalize", "limb"),
-        fps=float(options.get("fps", 0.0)),
-        use_scores=bool(options.get("use_scores", True)),
-    )
+    # the model's registered frames, and the features' own defaults for the rest
+    features = BodyFeatures.from_dict({"frames": registered.frames, **given})
     augment = options.get("augment", "view")
     if augment == "view":
         if features.normalize != "limb":
@@ -279,20 +216,18 @@ def _skeleton_training_data(entry: DatasetEntry, data: Any, model: str) -> Train
         extra[name] = SkeletonTorchDataset(
             split(other_items, data.protocol)[1], features, cache=True
         )
-    spec = {
-        "kind": "skeleton",
-        **features.to_dict(),
-        "window_seconds": _typical_seconds(train_items),
-    }
+    if "window_seconds" not in given:
+        features = features.replace(window_seconds=_typical_seconds(train_items))
     return TrainingData(
         train=SkeletonTorchDataset(train_items, train_transform),
         test=SkeletonTorchDataset(test_items, features, cache=True) if len(test_items) else None,
         class_names=list(items.class_names),
-        input_spec=spec,
+        input_spec=features,
         model_kwargs={
             "in_channels": features.channels,
             "score_channel": features.dims,
-            **_graph_kwargs(features.layout),
+            # body15 is the models' default graph; another layout is named
+            **({"graph": features.layout} if features.layout != BODY15.name else {}),
         },
         extra_tests=extra,
     )
@@ -306,18 +241,6 @@ def _with_motion(items: Any) -> Any:
         logger.warning("%s: fewer than 2 frames; left out", items.records[i].path)
     left_out = set(empty)
     return items.subset(i for i in range(len(items)) if i not in left_out) if empty else items
-
-
-def _graph_kwargs(layout: str) -> dict[str, Any]:
-    """Model keyword arguments for a layout other than the models' default, body15."""
-    if layout == BODY15.name:
-        return {}
-    joints = get_layout(layout)
-    return {
-        "num_joints": joints.num_joints,
-        "edges": [list(edge) for edge in joints.edges],
-        "center": joints.center[0],
-    }
 
 
 def _augment_options(options: Mapping[str, Any], augment: str) -> dict[str, Any]:
@@ -344,21 +267,19 @@ def _typical_seconds(items: Any) -> float:
 
 
 def evaluation_data(
-    name: str, root: str, protocol: str, input_spec: Mapping[str, Any], part: str = "test"
+    name: str, root: str, protocol: str, input_spec: InputSpec, part: str = "test"
 ) -> tuple[Dataset, list[str]]:
     """The ``part`` (``test``, ``train`` or ``all``) of dataset ``name`` as a model with
     ``input_spec`` reads it, and the dataset's class names."""
     from actscope.datasets.skeleton_torch import SkeletonTorchDataset
-    from actscope.pose.features import BodyFeatures
 
     entry = get_dataset(name)
     if entry.evaluation is not None:
-        return entry.evaluation(name, root, protocol, input_spec, part)
-    if input_spec.get("kind") != "skeleton":
+        return entry.evaluation(name, dataset_root(entry, root), protocol, input_spec, part)
+    if not isinstance(input_spec, BodyFeatures):
         raise ConfigError(f"the model takes video clips; {name} holds skeletons")
     items = _with_motion(entry.load(dataset_root(entry, root)))
     if part != "all":
         train_items, test_items = split(items, protocol)
         items = test_items if part == "test" else train_items
-    features = BodyFeatures.from_spec(input_spec)
-    return SkeletonTorchDataset(items, features), list(items.class_names)
+    return SkeletonTorchDataset(items, input_spec), list(items.class_names)

@@ -21,12 +21,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import (
+    SkeletonDataset,
+    check_folder,
+    read_lines,
+    records_from_names,
+)
 from actscope.errors import DatasetError
 from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
@@ -90,13 +94,7 @@ CVPR12_LIST = "files_used_in_cvpr12_paper.txt"
 def read_msr_skeleton(path: str | os.PathLike) -> Skeleton:
     """One MSR Action3D text file as a ``kinect_v1_20`` world skeleton ``(1, T, 20, 3)``."""
     name = os.fspath(path)
-    try:
-        with open(name) as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{name}: cannot be read as text ({exc})") from exc
+    lines = read_lines(name)
     rows = [line.split() for line in lines]
     for number, fields in enumerate(rows, 1):
         if fields and len(fields) != 4:
@@ -150,15 +148,10 @@ def load_msr_action3d(
         keep = set(listing.read_text().split())
     elif subset != "all":
         raise DatasetError(f"unknown MSR Action3D subset {subset!r}; use 'all' or 'cvpr12'")
-    records = []
-    for path in sorted(folder.glob("*_skeleton3D.txt")):
-        match = _NAME.search(path.name)
-        if match is None:
-            raise DatasetError(f"{path}: name is not aAA_sSS_eEE_skeleton3D.txt")
-        if keep is not None and path.name.removesuffix("_skeleton3D.txt") not in keep:
-            continue
-        action, subject, execution = (int(g) for g in match.groups())
-        records.append(ItemRecord(Path(path), action - 1, subject, execution))
+    files = sorted(folder.glob("*_skeleton3D.txt"))
+    if keep is not None:
+        files = [f for f in files if f.name.removesuffix("_skeleton3D.txt") in keep]
+    records = records_from_names(files, _NAME, "aAA_sSS_eEE_skeleton3D.txt")
     if not records:
         raise DatasetError(f"{folder}: no *_skeleton3D.txt files; give the MSR Action3D folder")
     return SkeletonDataset(

@@ -8,6 +8,7 @@ keeps it: these datasets are small). Splits are plain functions returning two da
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,3 +151,31 @@ def check_folder(root: str | os.PathLike, what: str) -> Path:
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder; give the {what} folder")
     return folder
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a text file; a one-line :class:`DatasetError` if it cannot be read."""
+    name = os.fspath(path)
+    try:
+        with open(name) as handle:
+            return handle.read().splitlines()
+    except FileNotFoundError:
+        raise DatasetError(f"{name}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{name}: cannot be read as text ({exc})") from None
+
+
+def records_from_names(
+    files: Iterable[Path], pattern: re.Pattern[str], form: str
+) -> list[ItemRecord]:
+    """One record per file whose name ``pattern`` matches with three numbers, action
+    (1-based), subject and trial, as in UTD-MHAD's ``a3_s1_t2``; ``form`` describes the
+    name for the error when a file does not match."""
+    records = []
+    for path in files:
+        match = pattern.search(path.name)
+        if match is None:
+            raise DatasetError(f"{path}: name is not {form}")
+        action, subject, trial = (int(g) for g in match.groups())
+        records.append(ItemRecord(Path(path), action - 1, subject, trial))
+    return records

@@ -87,8 +87,14 @@ def _records(
     folder: Path, entries: list[tuple[Path, str, int, int]], names: list[str], labels: Path
 ) -> list[ItemRecord]:
     records = []
+    inside = folder.resolve()
     for number, (file, label, subject, trial) in enumerate(entries, 2):
         path = folder / file
+        if file.is_absolute() or inside not in (inside / file).resolve().parents:
+            raise DatasetError(
+                f"{labels}:{number}: {file} is outside the dataset folder {folder}; list files "
+                "by their path inside it"
+            )
         if not path.is_file():
             raise DatasetError(f"{labels}:{number}: {path} does not exist")
         records.append(ItemRecord(path, names.index(label), subject, trial))

@@ -20,11 +20,14 @@ import logging
 import os
 import re
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import (
+    SkeletonDataset,
+    check_folder,
+    records_from_names,
+)
 from actscope.errors import DatasetError
 from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
@@ -115,15 +118,9 @@ def load_utd_mhad(root: str | os.PathLike) -> SkeletonDataset:
     folder = check_folder(root, "UTD-MHAD")
     if (folder / "Skeleton").is_dir():
         folder = folder / "Skeleton"
-    records = []
-    for path in sorted(folder.glob("*_skeleton.mat")):
-        match = _NAME.search(path.name)
-        if match is None:
-            raise DatasetError(
-                f"{path}: name is not a{{action}}_s{{subject}}_t{{trial}}_skeleton.mat"
-            )
-        action, subject, trial = (int(g) for g in match.groups())
-        records.append(ItemRecord(Path(path), action - 1, subject, trial))
+    records = records_from_names(
+        sorted(folder.glob("*_skeleton.mat")), _NAME, "a{action}_s{subject}_t{trial}_skeleton.mat"
+    )
     if not records:
         raise DatasetError(f"{folder}: no *_skeleton.mat files; give the UTD-MHAD folder")
     return SkeletonDataset(

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import (
+    SkeletonDataset,
+    check_folder,
+    read_lines,
+    records_from_names,
+)
 from actscope.datasets.utd_mhad import CLASSES, TRAIN_SUBJECTS
 from actscope.errors import DatasetError
 from actscope.pose.layouts import OPENPOSE18
@@ -41,13 +45,7 @@ def read_openpose_csv(path: str | os.PathLike, *, unmirror: bool = True) -> Skel
     """One CSV as an ``openpose18`` image-axes skeleton ``(1, T, 18, 2)`` (units: shoulder
     widths, neck-centred), mirrored back unless ``unmirror=False``."""
     name = os.fspath(path)
-    try:
-        with open(name) as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{name}: cannot be read as text ({exc})") from exc
+    lines = read_lines(name)
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -74,15 +72,9 @@ def read_openpose_csv(path: str | os.PathLike, *, unmirror: bool = True) -> Skel
 def load_utd_mhad_openpose(root: str | os.PathLike, *, unmirror: bool = True) -> SkeletonDataset:
     """The OpenPose CSVs in ``root``, labelled with UTD-MHAD's 27 classes."""
     folder = check_folder(root, "utd_mhad_openpose")
-    records = []
-    for path in sorted(folder.glob("*.csv")):
-        match = _NAME.search(path.name)
-        if match is None:
-            raise DatasetError(
-                f"{path}: name is not a{{action}}_s{{subject}}_t{{trial}}_color.avi.csv"
-            )
-        action, subject, trial = (int(g) for g in match.groups())
-        records.append(ItemRecord(Path(path), action - 1, subject, trial))
+    records = records_from_names(
+        sorted(folder.glob("*.csv")), _NAME, "a{action}_s{subject}_t{trial}_color.avi.csv"
+    )
     if not records:
         raise DatasetError(f"{folder}: no *_color.avi.csv files; give the utd_mhad_openpose folder")
     return SkeletonDataset(

@@ -37,12 +37,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import inspect
-import io
 import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +50,17 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as F
 
+from actscope.datasets.base import DataConfig, TrainingData
 from actscope.errors import ActscopeError, ConfigError, DatasetError
+from actscope.files import VIDEO_SUFFIXES, atomic_open, is_video_name
+from actscope.models.registry import InputSpec, get_entry
 from actscope.video import MultiViewSampler, UniformSampler, probe, read_video
 from actscope.video.sampling import DenseSampler
+from actscope.video.spec import ClipSpec
 from actscope.video.transforms import Normalize, ThreeCrop
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 VIDEO_OPTIONS = (
     "frames",
     "stride",
@@ -109,12 +111,12 @@ def scan_folder(root: str | os.PathLike) -> VideoList:
         VideoItem(path, label)
         for label, name in enumerate(classes)
         for path in sorted((root / name).iterdir())
-        if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS
+        if path.is_file() and is_video_name(path)
     ]
     if not items:
         raise DatasetError(
             f"no videos found as {root}/<class>/<video> (extensions "
-            f"{', '.join(VIDEO_EXTENSIONS)}); check --root"
+            f"{', '.join(sorted(VIDEO_SUFFIXES))}); check --root"
         )
     return VideoList(items, classes, root)
 
@@ -180,6 +182,7 @@ def _csv_rows(file: Path, root: Path) -> list[tuple[Path, str, str]]:
                 path = root / row["path"].strip()
         except (TypeError, ValueError, AttributeError):
             raise DatasetError(f"{file}, line {line}: malformed row {row}") from None
+
         rows.append((path, label, split))
     return rows
 
@@ -261,42 +264,6 @@ def usable(items: Sequence[VideoItem]) -> list[VideoItem]:
 
 
 @dataclass(frozen=True)
-class ClipSpec:
-    """What a model reads from a video: ``frames`` frames ``stride`` apart (or one per
-    segment with ``sampling="segments"``), short side resized to ``resize`` pixels, a
-    ``size`` x ``size`` crop, normalised by ``mean``/``std`` (on [0, 1] values).
-
-    :meth:`to_input_spec` gives the ``{"kind": "video", ...}`` form checkpoints carry.
-    """
-
-    frames: int
-    stride: int
-    size: int
-    resize: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    sampling: str = "dense"
-
-    def to_input_spec(self) -> dict[str, Any]:
-        return {"kind": "video", **asdict(self), "mean": list(self.mean), "std": list(self.std)}
-
-    @classmethod
-    def from_input_spec(cls, spec: Mapping[str, Any]) -> ClipSpec:
-        if spec.get("kind", "video") != "video":
-            raise ConfigError("the model takes skeletons; this dataset holds videos")
-        size = int(spec.get("size", 224))
-        return cls(
-            frames=int(spec.get("frames", 16)),
-            stride=max(1, int(spec.get("stride", 1))),
-            size=size,
-            resize=int(spec.get("resize", size)),
-            mean=tuple(spec.get("mean", (0.45, 0.45, 0.45))),
-            std=tuple(spec.get("std", (0.225, 0.225, 0.225))),
-            sampling=str(spec.get("sampling", "dense")),
-        )
-
-
-@dataclass(frozen=True)
 class CandidateClips:
     """``count`` fixed clips per video, ``(count, frames)`` indices: dense clips spread
     evenly, or for segment sampling ``count`` evenly spaced offsets inside every segment.
@@ -330,11 +297,8 @@ class ClipCache:
         if file.is_file():
             return np.load(file)
         frames = read_video(path, sampler, short_side=short_side, allow_partial=True).frames
-        from actscope.engine.checkpoint import atomic_write_bytes
-
-        buffer = io.BytesIO()
-        np.save(buffer, frames)
-        atomic_write_bytes(file, buffer.getvalue())
+        with atomic_open(file) as handle:
+            np.save(handle, frames)
         return frames
 
 
@@ -478,35 +442,28 @@ def _resize_short(clip: torch.Tensor, short: int) -> torch.Tensor:
 def clip_spec_for(model: str, options: Mapping[str, Any]) -> ClipSpec:
     """The registered input of RGB ``model`` with ``frames``/``stride``/``size``/``resize``
     taken from ``options`` where given (``resize`` follows ``size`` in proportion)."""
-    from actscope.models.registry import VideoInput, get_entry
-
     registered = get_entry(model).input
-    if not isinstance(registered, VideoInput):
+    if not isinstance(registered, ClipSpec):
         raise ConfigError(f"{model} is a skeleton model; video datasets need an RGB model")
     size = int(options.get("size", registered.size))
     default_resize = round(registered.resize * size / registered.size)
-    spec = ClipSpec(
-        frames=int(options.get("frames", registered.frames)),
-        stride=int(options.get("stride", registered.stride)),
-        size=size,
-        resize=int(options.get("resize", default_resize)),
-        mean=tuple(registered.mean),
-        std=tuple(registered.std),
-        sampling=registered.sampling,
-    )
-    if min(spec.frames, spec.stride, spec.size) < 1 or spec.resize < spec.size:
-        raise ConfigError(
-            f"data options give frames={spec.frames}, stride={spec.stride}, size={spec.size}, "
-            f"resize={spec.resize}; each must be positive and resize at least size"
+    try:
+        return ClipSpec(
+            frames=int(options.get("frames", registered.frames)),
+            stride=int(options.get("stride", registered.stride)),
+            size=size,
+            resize=int(options.get("resize", default_resize)),
+            mean=registered.mean,
+            std=registered.std,
+            sampling=registered.sampling,
         )
-    return spec
+    except ConfigError as exc:
+        raise ConfigError(f"data options: {exc}") from None
 
 
 def _model_kwargs(model: str, spec: ClipSpec) -> dict[str, Any]:
     """Builder arguments the clip shape implies (``num_frames``, ``image_size``), only where
     the builder takes them and the clip differs from the registered input."""
-    from actscope.models.registry import get_entry
-
     entry = get_entry(model)
     params = inspect.signature(entry.builder).parameters
     wanted = {"num_frames": (spec.frames, entry.input.frames)}
@@ -521,10 +478,9 @@ def _load_list(name: str, root: Path, options: Mapping[str, Any]) -> VideoList:
     return scan_folder(root)
 
 
-def video_training_data(data: Any, model: str) -> Any:
-    """:class:`~actscope.datasets.catalog.TrainingData` of a video dataset (a ``DataConfig``
-    named ``video-folder`` or ``kinetics-csv``) for RGB ``model``."""
-    from actscope.datasets.catalog import TrainingData, dataset_root, get_dataset
+def video_training_data(data: DataConfig, model: str, root: Path) -> TrainingData:
+    """The :class:`~actscope.datasets.base.TrainingData` of a video dataset (``data`` names
+    ``video-folder`` or ``kinetics-csv``; its videos are under ``root``) for RGB ``model``."""
 
     options = dict(data.options)
     unknown = set(options) - set(VIDEO_OPTIONS)
@@ -534,7 +490,6 @@ def video_training_data(data: Any, model: str) -> Any:
             f"{', '.join(VIDEO_OPTIONS)}"
         )
     spec = clip_spec_for(model, options)
-    root = dataset_root(get_dataset(data.name), data.root)
     videos = _load_list(data.name, root, options)
     train_items, test_items = split_items(videos, data.protocol)
     train_items, test_items = usable(train_items), usable(test_items)
@@ -569,22 +524,24 @@ def video_training_data(data: Any, model: str) -> Any:
         train=train,
         test=test if test_items else None,
         class_names=list(videos.class_names),
-        input_spec=spec.to_input_spec(),
+        input_spec=spec,
         model_kwargs=_model_kwargs(model, spec),
     )
 
 
 def video_evaluation_data(
-    name: str, root: str, protocol: str, input_spec: Mapping[str, Any], part: str = "test"
+    name: str, root: Path, protocol: str, input_spec: InputSpec, part: str = "test"
 ) -> tuple[VideoClipDataset, list[str]]:
-    """The ``part`` (``test``, ``train`` or ``all``) of video dataset ``name`` as test items
-    (3 clips x centre crop) for a model with ``input_spec``, and the class names."""
-    from actscope.datasets.catalog import dataset_root, get_dataset
-
-    spec = ClipSpec.from_input_spec(input_spec)
-    videos = _load_list(name, dataset_root(get_dataset(name), root), {})
+    """The ``part`` (``test``, ``train`` or ``all``) of video dataset ``name`` under ``root``
+    as test items (3 clips x centre crop) for a model with ``input_spec``, and the class
+    names."""
+    if not isinstance(input_spec, ClipSpec):
+        raise ConfigError("the model takes skeletons; this dataset holds videos")
+    videos = _load_list(name, root, {})
     items = videos.items
     if part != "all":
         train_items, test_items = split_items(videos, protocol)
         items = test_items if part == "test" else train_items
-    return VideoClipDataset(usable(items), spec, train=False, clips=3), list(videos.class_names)
+    return VideoClipDataset(usable(items), input_spec, train=False, clips=3), list(
+        videos.class_names
+    )

@@ -4,7 +4,7 @@ The engine sees an ``nn.Module`` mapping a batch to logits ``(N, K)`` and datase
 ``(input, label)``; it knows nothing of skeletons or video. See ``docs/engine.md``.
 """
 
-from actscope.engine.checkpoint import (
+from actscope.checkpoint import (
     check_compatible,
     load_checkpoint,
     load_model_state,

@@ -20,17 +20,9 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from actscope.datasets.base import DataConfig
 from actscope.errors import ConfigError
-
-
-@dataclass
-class DataConfig:
-    """Which dataset to train on; free-form strings that the CLI's dataset loaders read."""
-
-    name: str = ""
-    root: str = ""
-    protocol: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
+from actscope.files import write_text
 
 
 @dataclass
@@ -204,9 +196,7 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
     """Write ``config`` as YAML, atomically."""
-    from actscope.engine.checkpoint import atomic_write_text
-
-    atomic_write_text(Path(path), yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 # --- typing helpers ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from actscope.errors import DatasetError
+from actscope.files import write_bytes, write_text
 
 
 def topk_credit(scores: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -156,21 +157,17 @@ class EvalReport:
 
     def save_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON, atomically."""
-        from actscope.engine.checkpoint import atomic_write_text
-
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
         return Path(path)
 
     def save_confusion_png(self, path: str | Path, title: str = "") -> Path:
         """Draw the confusion matrix with class names, atomically (see
         :func:`plot_confusion`)."""
-        from actscope.engine.checkpoint import atomic_write_bytes
-
         heading = title or (
             f"top-1 {100 * self.top1:.1f}%  ·  mean class acc. "
             f"{100 * self.mean_class_accuracy:.1f}%  ·  {self.num_samples} samples"
         )
-        atomic_write_bytes(Path(path), plot_confusion(self.confusion, self.class_names, heading))
+        write_bytes(path, plot_confusion(self.confusion, self.class_names, heading))
         return Path(path)
 
 

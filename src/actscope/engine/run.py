@@ -19,17 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actscope.engine.checkpoint import (
-    atomic_write_text,
+from actscope.checkpoint import (
     load_checkpoint,
     load_model_state,
     save_checkpoint,
 )
+from actscope.datasets.catalog import training_data
 from actscope.engine.config import TrainConfig
 from actscope.engine.evaluate import evaluate
 from actscope.engine.metrics import EvalReport
 from actscope.engine.trainer import TrainResult, build_model, train
 from actscope.errors import ConfigError
+from actscope.files import write_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ class RunResult:
 
 def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
     """Train ``config.model`` on ``config.data`` and test the final weights."""
-    from actscope.datasets.catalog import training_data
-
     if not config.model:
         raise ConfigError("no model given; name one with --model (see `actscope models`)")
     if not config.data.name:
@@ -113,5 +112,5 @@ def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -
         reports[name] = report
         logger.info("%s: top-1 %.4f on %d samples", name, report.top1, report.num_samples)
     run = RunResult(result, reports)
-    atomic_write_text(result.out_dir / "summary.json", json.dumps(run.summary(), indent=2) + "\n")
+    write_text(result.out_dir / "summary.json", json.dumps(run.summary(), indent=2) + "\n")
     return run

@@ -8,7 +8,7 @@ improves, ``last.pt``, early stopping.
 
 A run folder holds ``config.yaml``, ``metrics.jsonl``, ``last.pt`` (everything needed to
 resume) and ``best.pt`` (weights for inference). ``last.pt`` is also written every
-``checkpoint_every`` steps and when the run is interrupted (SIGINT / Ctrl-C), and
+``checkpoint_every`` steps and when the run is interrupted (SIGINT / Ctrl-C, or SIGTERM), and
 ``resume=True`` continues from it exactly: same batches, same augmentation, same dropout,
 same result (see ``docs/engine.md`` for what was measured).
 """
@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rich.progress import MofNCompleteColumn, TextColumn
 from torch import nn
 from torch.utils.data import Dataset
 
-from actscope.engine.checkpoint import (
-    atomic_write_text,
+from actscope.checkpoint import (
     check_compatible,
     load_checkpoint,
     load_model_state,
@@ -47,6 +46,9 @@ from actscope.engine.evaluate import eval_loader, predict_scores
 from actscope.engine.metrics import EvalReport, compute_report
 from actscope.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
 from actscope.errors import ConfigError, DatasetError
+from actscope.files import write_text
+from actscope.models.registry import InputSpec
+from actscope.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ def train(
     *,
     resume: bool = False,
     overwrite: bool = False,
-    input_spec: Mapping[str, Any] | None = None,
+    input_spec: InputSpec | None = None,
     normalization: Mapping[str, Any] | None = None,
     collate_fn: Callable | None = None,
 ) -> TrainResult:
@@ -134,8 +136,9 @@ def train(
 
     ``resume=True`` continues the run in ``config.out_dir`` from its ``last.pt``; without it
     a folder that already holds a run is refused unless ``overwrite=True``. ``input_spec``
-    and ``normalization`` are stored in the checkpoints for inference. On SIGINT (Ctrl-C)
-    the run saves ``last.pt`` after the current step and raises ``KeyboardInterrupt``.
+    (the model's typed input spec) and ``normalization`` are stored in the checkpoints
+    for inference. On SIGINT (Ctrl-C) or SIGTERM the run saves ``last.pt`` after the current
+    step and raises ``KeyboardInterrupt``.
     """
     trainer = Trainer(
         config,
@@ -161,7 +164,7 @@ class Trainer:
         val_set: Dataset | None,
         class_names: Sequence[str],
         *,
-        input_spec: Mapping[str, Any] | None = None,
+        input_spec: InputSpec | None = None,
         normalization: Mapping[str, Any] | None = None,
         collate_fn: Callable | None = None,
     ) -> None:
@@ -170,7 +173,7 @@ class Trainer:
         self.train_set = train_set
         self.val_set = val_set
         self.class_names = [str(c) for c in class_names]
-        self.input_spec = dict(input_spec or {})
+        self.input_spec = input_spec
         self.normalization = dict(normalization or {})
         self.collate_fn = collate_fn
         self.train_size = len(train_set)  # type: ignore[arg-type]
@@ -208,7 +211,7 @@ class Trainer:
     def fit(self, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
         """Run (or continue) training to the last epoch or an early stop."""
         self._start(resume, overwrite)
-        with _sigint_flag(self):
+        with _interrupt_flag(self):
             while not self.finished:
                 self._train_epoch()
                 self._end_epoch()
@@ -243,7 +246,12 @@ class Trainer:
         )
         self._epoch_started = time.perf_counter()
         self.model.train()
-        with _progress(config.progress) as bar:
+        with progress_bar(
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"),
+            transient=False,
+            enabled=config.progress,
+        ) as bar:
             task = bar.add_task(
                 f"epoch {self.epoch + 1}/{config.epochs}",
                 total=self.steps_per_epoch,
@@ -482,7 +490,7 @@ class Trainer:
     def _write_metrics(self) -> None:
         # Rewritten whole from the history, so that it always matches last.pt.
         text = "".join(json.dumps(line) + "\n" for line in self.history)
-        atomic_write_text(self.out_dir / "metrics.jsonl", text)
+        write_text(self.out_dir / "metrics.jsonl", text)
 
     def _save_and_stop(self) -> None:
         self._save_last()
@@ -587,9 +595,10 @@ def _format_line(line: Mapping[str, Any]) -> str:
 
 
 @contextmanager
-def _sigint_flag(trainer: Trainer) -> Iterator[None]:
-    """While active, a first SIGINT only asks ``trainer`` to save and stop after the current
-    step; a second one interrupts at once. (Signal handlers live in the main thread only.)"""
+def _interrupt_flag(trainer: Trainer) -> Iterator[None]:
+    """While active, a first SIGINT or SIGTERM only asks ``trainer`` to save and stop after
+    the current step; a second one interrupts at once. (Signal handlers live in the main
+    thread only.)"""
 
     def handle(signum: int, frame: Any) -> None:
         if trainer._interrupted:
@@ -600,37 +609,13 @@ def _sigint_flag(trainer: Trainer) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, handle)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, handle) for number in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _progress(enabled: bool):
-    """A rich progress bar on stderr with batches, loss and ETA; silent when disabled or when
-    stderr is not a terminal."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[loss]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not (enabled and sys.stderr.isatty()),
-    )
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def training_loss(

@@ -24,6 +24,8 @@ _EXPORTS = {
     "Prediction": "prediction",
     "predict": "prediction",
     "Recognizer": "recognizer",
+    "SkeletonRecognizer": "recognizer",
+    "ClipRecognizer": "recognizer",
     "load_model": "recognizer",
     "ScoreTrack": "scoring",
     "SkeletonStream": "scoring",
@@ -33,6 +35,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ClipRecognizer",
     "DetectOptions",
     "Detection",
     "DetectionReport",
@@ -40,6 +43,7 @@ __all__ = [
     "Recognizer",
     "ScoreTrack",
     "Segment",
+    "SkeletonRecognizer",
     "SkeletonStream",
     "detect",
     "detect_skeleton",
@@ -64,7 +68,12 @@ if TYPE_CHECKING:
     from actscope.inference.evaluation import DetectionReport, detection_map, evaluate_detection
     from actscope.inference.overlay import render_overlay
     from actscope.inference.prediction import Prediction, predict
-    from actscope.inference.recognizer import Recognizer, load_model
+    from actscope.inference.recognizer import (
+        ClipRecognizer,
+        Recognizer,
+        SkeletonRecognizer,
+        load_model,
+    )
     from actscope.inference.scoring import ScoreTrack, SkeletonStream
     from actscope.inference.segments import Segment, read_segments
     from actscope.inference.timeline import plot_timeline

@@ -40,12 +40,15 @@ from typing import Any
 
 import numpy as np
 
-from actscope.errors import ConfigError
-from actscope.inference.recognizer import Recognizer
+from actscope.errors import ConfigError, ModelError
+from actscope.files import write_text
+from actscope.inference.prediction import video_name
+from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRecognizer
 from actscope.inference.scoring import (
     ScoreTrack,
     SkeletonStream,
     moving_average,
+    presence_warnings,
     score_video_windows,
     stream_video_poses,
 )
@@ -55,7 +58,6 @@ from actscope.inference.segments import (
     segments_csv,
     segments_json,
     segments_srt,
-    write_text,
 )
 from actscope.pose.estimate import Estimators
 from actscope.pose.skeleton import Skeleton
@@ -329,12 +331,12 @@ def detect(
     ``progress(done_seconds, total_seconds)`` is called as the video is processed; an ETA
     is also logged every 30 s at INFO level.
     """
+    name = video_name(video)
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
     started = time.perf_counter()
-    name = os.fspath(video)
     skeleton = None
-    if recognizer.kind != "skeleton":
+    if isinstance(recognizer, ClipRecognizer):
         track = score_video_windows(
             recognizer,
             name,
@@ -343,17 +345,7 @@ def detect(
             allow_partial=allow_partial,
             on_window=_ticker(progress, _duration_of(name)),
         )
-        segments = find_segments(track, options)
-        return Detection(
-            name,
-            segments,
-            track,
-            recognizer.source,
-            len(track.times),
-            None,
-            track.duration,
-            time.perf_counter() - started,
-        )
+        return _detection(name, recognizer, track, find_segments(track, options), started)
     if name.endswith(".npz") and os.path.isfile(name):
         from actscope.pose.estimate import PoseTrack
 
@@ -392,15 +384,22 @@ def detect_skeleton(
     """:func:`detect` on a pose track already in memory (any layout and space the model
     can read; world skeletons are projected for 2D models as in training)."""
     options = replace(options or DetectOptions(), **overrides).validate()
-    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    recognizer = _skeleton_model(model)
     started = time.perf_counter()
     stream = _stream_for(recognizer, skeleton, options)
     stream.add_skeleton(skeleton)
     return _finish(skeleton.source, recognizer, stream, options, started, None)
 
 
+def _skeleton_model(model: str | os.PathLike | Recognizer) -> SkeletonRecognizer:
+    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    if not isinstance(recognizer, SkeletonRecognizer):
+        raise ModelError(f"{recognizer.source} is an RGB model; it takes frames, not skeletons")
+    return recognizer
+
+
 def _stream_for(
-    recognizer: Recognizer, skeleton: Skeleton, options: DetectOptions
+    recognizer: SkeletonRecognizer, skeleton: Skeleton, options: DetectOptions
 ) -> SkeletonStream:
     return SkeletonStream(
         recognizer,
@@ -416,7 +415,7 @@ def _stream_for(
 
 def _finish(
     name: str,
-    recognizer: Recognizer,
+    recognizer: SkeletonRecognizer,
     stream: SkeletonStream,
     options: DetectOptions,
     started: float,
@@ -433,29 +432,30 @@ def _finish(
             return recognizer.skeleton_scores(clips)
 
     segments = find_segments(track, options, classify)
-    frames, person = len(track.times), int(track.present.sum())
-    warnings = []
-    if person == 0:
-        warnings.append(
-            f"no person found in any of the {frames} frames; a skeleton model cannot "
-            "recognise actions without one"
-        )
-    elif not track.num_windows:
-        warnings.append(
-            f"a person was found in only {person} of {frames} frames, too few for one "
-            f"{stream.window / stream.fps:g} s window; no actions reported"
-        )
+    found = _detection(name, recognizer, track, segments, started, skeleton)
+    found.frames_with_person = int(track.present.sum())
+    found.warnings = presence_warnings(track, stream.window / stream.fps)
+    return found
+
+
+def _detection(
+    name: str,
+    recognizer: Recognizer,
+    track: ScoreTrack,
+    segments: list[Segment],
+    started: float,
+    skeleton: Skeleton | None = None,
+) -> Detection:
     return Detection(
-        name,
-        segments,
-        track,
-        recognizer.source,
-        frames,
-        person,
-        track.duration,
-        time.perf_counter() - started,
-        warnings,
-        skeleton,
+        video=name,
+        segments=segments,
+        scores=track,
+        model=recognizer.source,
+        frames=len(track.times),
+        frames_with_person=None,
+        duration=track.duration,
+        seconds=time.perf_counter() - started,
+        skeleton=skeleton,
     )
 
 

@@ -18,14 +18,15 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from actscope.errors import ActscopeError, ConfigError, VideoError
-from actscope.inference.recognizer import Recognizer
-from actscope.inference.scoring import ScoreTrack, stream_video_poses
+from actscope.errors import ActscopeError, ConfigError, VideoArgumentError, VideoError
+from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRecognizer
+from actscope.inference.scoring import ScoreTrack, presence_warnings, stream_video_poses
 from actscope.pose.estimate import Estimators
 from actscope.pose.skeleton import Skeleton
 
@@ -83,24 +84,46 @@ class Prediction:
 
 def collect_videos(inputs: VideoInput | Iterable[VideoInput]) -> list[str]:
     """Files (kept as given, in order) and the video files under folders (recursively, by
-    suffix, sorted). Raises :class:`VideoError` when nothing is left."""
+    suffix, sorted). Raises :class:`VideoError` when nothing is left, and
+    :class:`VideoArgumentError` for an input that is not a path or URL."""
     from actscope.pose.cache import find_videos
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    elif not isinstance(inputs, Iterable):
+        raise VideoArgumentError(_not_a_video_argument(inputs))
     found: list[str] = []
+    empty: list[str] = []
     for item in inputs:
-        name = os.fspath(item)
+        name = video_name(item)
         if os.path.isdir(name):
             videos = find_videos(name)
             if not videos:
-                log.warning("%s: no video files in this folder", name)
+                empty.append(name)
             found += [str(v) for v in videos]
         else:
             found.append(name)
     if not found:
-        raise VideoError("no videos to process: the folders given hold no video files")
+        folders = ", ".join(empty) or "the inputs"
+        raise VideoError(f"{folders}: a folder with no video files in it; give videos")
+    for name in empty:
+        log.warning("%s: no video files in this folder", name)
     return found
+
+
+def video_name(video: object) -> str:
+    """``video`` (a path or URL) as a string; :class:`VideoArgumentError` for anything else
+    (``None``, a number, an array...)."""
+    if not isinstance(video, (str, os.PathLike)):
+        raise VideoArgumentError(_not_a_video_argument(video))
+    return os.fspath(video)
+
+
+def _not_a_video_argument(value: object) -> str:
+    return (
+        f"expected a video file, URL or folder (a str or path), got {type(value).__name__} "
+        f"{value!r:.60}"
+    )
 
 
 def predict(
@@ -133,27 +156,27 @@ def predict(
     """
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, got {top_k}")
-    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
     paths = collect_videos(videos)
+    recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    if isinstance(recognizer, ClipRecognizer):
+        one = partial(_predict_clips, recognizer, clips=clips, allow_partial=allow_partial)
+    else:
+        one = partial(
+            _predict_poses,
+            recognizer,
+            pose_options={"step": step, "work_size": work_size, "workers": workers},
+            estimator=estimator,
+            keep_poses=keep_poses,
+            allow_partial=allow_partial,
+            on_frame=on_frame,
+        )
     results = []
     for index, video in enumerate(paths):
         if on_video is not None:
             on_video(video, index, len(paths))
         started = time.perf_counter()
         try:
-            result = predict_one(
-                recognizer,
-                video,
-                top_k,
-                step=step,
-                work_size=work_size,
-                workers=workers,
-                estimator=estimator,
-                clips=clips,
-                keep_poses=keep_poses,
-                allow_partial=allow_partial,
-                on_frame=on_frame,
-            )
+            result = one(video, top_k)
         except ActscopeError as exc:
             # recorded in the result, which callers report; a warning here would say it twice
             log.info("%s: skipped: %s", video, exc)
@@ -163,46 +186,50 @@ def predict(
     return results
 
 
-def predict_one(
-    recognizer: Recognizer,
-    video: str,
-    top_k: int = 5,
-    *,
-    step: int = 1,
-    work_size: int | None = None,
-    workers: int | None = None,
-    estimator: Estimators | None = None,
-    clips: int = 5,
-    keep_poses: bool = False,
-    allow_partial: bool = False,
-    on_frame: FrameCallback | None = None,
+def _predict_clips(
+    recognizer: ClipRecognizer, video: str, top_k: int, *, clips: int, allow_partial: bool
 ) -> Prediction:
-    """One video's :class:`Prediction`; errors are raised, not recorded."""
-    if recognizer.kind == "video":
-        starts, ends, probs, frames = recognizer.video_clips(
-            video, clips, allow_partial=allow_partial
-        )
-        track = ScoreTrack(
-            list(recognizer.class_names),
-            starts,
-            ends,
-            probs,
-            np.zeros(0),
-            np.zeros(0, bool),
-            None,
-            float(ends.max()) if len(ends) else 0.0,
-        )
-        return Prediction(
-            video,
-            top_labels(track.mean_probs(), recognizer.class_names, top_k),
-            frames=frames,
-            windows=len(starts),
-            duration=track.duration,
-            scores=track,
-        )
+    """An RGB model's :class:`Prediction`: the mean over ``clips`` clips spread over the
+    video. Errors are raised, not recorded."""
+    starts, ends, probs, frames = recognizer.video_clips(video, clips, allow_partial=allow_partial)
+    track = ScoreTrack(
+        class_names=list(recognizer.class_names),
+        starts=starts,
+        ends=ends,
+        probs=probs,
+        times=np.zeros(0),
+        present=np.zeros(0, bool),
+        motion=None,
+        duration=float(ends.max()) if len(ends) else 0.0,
+    )
+    return Prediction(
+        video,
+        top_labels(track.mean_probs(), recognizer.class_names, top_k),
+        frames=frames,
+        windows=len(starts),
+        duration=track.duration,
+        scores=track,
+    )
+
+
+def _predict_poses(
+    recognizer: SkeletonRecognizer,
+    video: str,
+    top_k: int,
+    *,
+    pose_options: dict[str, int | None],
+    estimator: Estimators | None,
+    keep_poses: bool,
+    allow_partial: bool,
+    on_frame: FrameCallback | None,
+) -> Prediction:
+    """A skeleton model's :class:`Prediction`: poses streamed through windows, their mean;
+    ``pose_options`` are :func:`stream_video_poses`' ``step``, ``work_size`` and ``workers``.
+    Errors are raised, not recorded."""
     from actscope.video import probe
 
     info = probe(video)
+    step = pose_options.get("step") or 1
     total = len(range(0, info.frame_count, step)) if info.frame_count else None
     done = 0
 
@@ -215,9 +242,7 @@ def predict_one(
     stream, skeleton = stream_video_poses(
         recognizer,
         video,
-        step=step,
-        work_size=work_size,
-        workers=workers,
+        **pose_options,
         estimator=estimator,
         keep_poses=keep_poses,
         allow_partial=allow_partial,
@@ -225,7 +250,7 @@ def predict_one(
     )
     track = stream.finish()
     frames, person = len(track.times), int(track.present.sum())
-    result = Prediction(
+    return Prediction(
         video,
         top_labels(track.mean_probs(), recognizer.class_names, top_k) if track.num_windows else [],
         frames=frames,
@@ -234,18 +259,8 @@ def predict_one(
         duration=track.duration,
         scores=track,
         skeleton=skeleton,
+        warnings=presence_warnings(track, stream.window / stream.fps),
     )
-    if person == 0:
-        result.warnings.append(
-            f"no person found in any of the {frames} frames; no action can be "
-            "recognised from poses without a person"
-        )
-    elif not track.num_windows:
-        result.warnings.append(
-            f"a person was found in only {person} of {frames} frames, too few to "
-            "recognise an action"
-        )
-    return result
 
 
 def top_labels(

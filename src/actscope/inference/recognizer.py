@@ -1,30 +1,33 @@
-"""The Recognizer: a trained model with what it needs to score clips of any kind.
+"""The Recognizer: a trained model with what it needs to score clips of its kind.
 
-One object for every family. A skeleton model scores windows of a pose track, through the
-same :class:`~actscope.pose.features.BodyFeatures` its training used; an RGB model scores
-frame clips, through the transforms its input spec names. Loading accepts ``"default"``
-(the skeleton model shipped inside the package, offline), a path to an actscope checkpoint
-or an upstream checkpoint file/folder, or a registered model name (its published weights,
-online or from the local cache).
+Loading accepts ``"default"`` (the skeleton model shipped inside the package, offline), a
+path to an actscope checkpoint, or a registered model name (its published weights, online
+or from the local cache). What the model reads is decided once, here, from the type of its
+input spec: a :class:`~actscope.pose.features.BodyFeatures` gives a
+:class:`SkeletonRecognizer`, which scores windows of a pose track through the same features
+its training used; a :class:`~actscope.video.spec.ClipSpec` gives a :class:`ClipRecognizer`,
+which scores frame clips through the transforms the spec names.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from actscope.errors import ModelError
+from actscope.errors import ForeignCheckpointError, ModelError
+from actscope.models.registry import InputSpec, input_from_dict
 from actscope.pose.estimate import PoseTrack
 from actscope.pose.features import BodyFeatures
 from actscope.pose.skeleton import Skeleton
+from actscope.video.spec import ClipSpec
 
 if TYPE_CHECKING:
     from actscope.video.transforms import Compose
@@ -42,26 +45,34 @@ def default_checkpoint() -> Path:
 
 @dataclass
 class Recognizer:
-    """``model`` (eval mode) maps a batch of inputs to logits over ``class_names``.
+    """``model`` (eval mode) maps a batch of inputs to logits over ``class_names``;
+    ``input`` is the typed spec of what it takes; ``source`` names where it came from.
 
-    ``input`` describes what the model takes: for skeleton models ``{"kind": "skeleton",
-    "layout": "body15", "dims", "frames", "persons", "window_seconds"}``; for RGB models
-    ``{"kind": "video", "frames", "stride", "size", "resize", "mean", "std", "sampling"}``.
+    Build one with :meth:`load` (or :meth:`for_input`), which returns the subclass for the
+    spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`.
     """
 
     model: nn.Module
     class_names: list[str]
-    input: dict[str, Any]
+    input: InputSpec
     source: str
 
-    @property
-    def kind(self) -> str:
-        return self.input.get("kind", "video")
+    spec_type: ClassVar[type] = object
 
-    @property
-    def window_seconds(self) -> float:
-        """Length of the clips a skeleton model was trained on (seconds)."""
-        return float(self.input.get("window_seconds", 2.5))
+    def __post_init__(self) -> None:
+        if not isinstance(self.input, self.spec_type):
+            raise ModelError(
+                f"{type(self).__name__} takes a {self.spec_type.__name__} input spec, "
+                f"not {type(self.input).__name__}"
+            )
+
+    @staticmethod
+    def for_input(
+        model: nn.Module, class_names: list[str], spec: InputSpec, source: str
+    ) -> Recognizer:
+        """The recognizer for ``spec``'s kind: the one place the choice is made."""
+        family = SkeletonRecognizer if isinstance(spec, BodyFeatures) else ClipRecognizer
+        return family(model, list(class_names), spec, source)
 
     @classmethod
     def load(cls, model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
@@ -74,15 +85,19 @@ class Recognizer:
                     f"the default model is missing from the installation ({path}); reinstall "
                     "actscope"
                 )
-            return cls._from_actscope_checkpoint(path)
+            return cls.from_checkpoint(path)
         path = Path(name)
+        if path.is_dir():
+            raise ModelError(f"{path}: a folder, not a checkpoint file; give the model.pt in it")
         if path.exists():
-            if path.is_file() and _is_actscope_checkpoint(path):
-                return cls._from_actscope_checkpoint(path)
-            raise ModelError(
-                f"{path}: not an actscope checkpoint; for upstream weights give the model name "
-                "and the file, e.g. Recognizer.from_pretrained('x3d_s', PATH)"
-            )
+            try:
+                return cls.from_checkpoint(path)
+            except ForeignCheckpointError:
+                raise ModelError(
+                    f"{path}: not an actscope checkpoint; for upstream weights name the "
+                    "registered model and give this file as its weights (CLI: --model NAME "
+                    "--weights FILE)"
+                ) from None
         if any(sep in name for sep in ("/", "\\")) or name.endswith((".pt", ".pth", ".pyth")):
             raise ModelError(f"{name}: no such checkpoint file; check the path")
         return cls.from_pretrained(name)
@@ -94,127 +109,16 @@ class Recognizer:
         from actscope.weights import load_pretrained
 
         loaded = load_pretrained(name, source)
-        spec = asdict(loaded.input) if is_dataclass(loaded.input) else dict(loaded.input)
-        spec.setdefault("kind", "skeleton" if "layout" in spec else "video")
-        return cls(loaded.model, list(loaded.classes), spec, loaded.source)
+        return cls.for_input(loaded.model, list(loaded.classes), loaded.input, loaded.source)
 
     @classmethod
-    def _from_actscope_checkpoint(cls, path: Path) -> Recognizer:
-        from actscope.engine.checkpoint import load_trained_model
+    def from_checkpoint(cls, path: str | os.PathLike) -> Recognizer:
+        """An actscope checkpoint (``model.pt`` of a training run)."""
+        from actscope.checkpoint import load_trained_model
 
         model, checkpoint = load_trained_model(path)
-        spec = dict(checkpoint.get("input") or {})
-        spec.setdefault("kind", "skeleton" if "layout" in spec else "video")
-        return cls(model, list(checkpoint["class_names"]), spec, str(path))
-
-    # --- skeleton models --------------------------------------------------------------
-
-    @property
-    def features(self) -> BodyFeatures:
-        if self.kind != "skeleton":
-            raise ModelError(f"{self.source} is an RGB model; it takes frames, not skeletons")
-        return BodyFeatures.from_spec(self.input)
-
-    def skeleton_scores(self, skeletons: list[Skeleton], batch_size: int = 64) -> np.ndarray:
-        """Class probabilities ``(len(skeletons), K)``, one row per skeleton clip."""
-        features = self.features
-        inputs = [features(s) for s in skeletons]
-        return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
-
-    @property
-    def skeleton_space(self) -> str:
-        """Which keypoints of a pose track a skeleton model reads: ``"image"`` for 2D models
-        (pixels, what the camera sees), ``"world"`` for 3D ones (metres)."""
-        return "world" if int(self.input.get("dims", 2)) == 3 else "image"
-
-    def track_skeleton(self, track: PoseTrack) -> Skeleton:
-        """The skeleton of ``track`` in :attr:`skeleton_space`."""
-        if self.skeleton_space == "world":
-            if track.world is None:
-                raise ModelError(
-                    f"{self.source} is a 3D skeleton model but the pose estimator gave no 3D "
-                    "world keypoints; use a 2D model or an estimator with world keypoints"
-                )
-            return track.world
-        return track.image
-
-    # --- RGB models ---------------------------------------------------------------------
-
-    @property
-    def clip_frames(self) -> int:
-        """Frames per clip an RGB model takes."""
-        return int(self.input.get("frames", 16))
-
-    @property
-    def clip_stride(self) -> int:
-        """Frames of the video between consecutive clip frames (RGB models)."""
-        return max(1, int(self.input.get("stride", 1)))
-
-    def clip_transform(self) -> Compose:
-        """Frames ``(T, H, W, 3)`` uint8 -> model input ``(C, T, size, size)``, as the input
-        spec says (short side resized to ``resize``, centre crop ``size``, mean/std)."""
-        if self.kind != "video":
-            raise ModelError(f"{self.source} is a skeleton model; it takes poses, not frames")
-        # imported here: torchvision costs seconds and ~150 MB that skeleton models never need
-        from actscope.video.transforms import (
-            KINETICS_MEAN,
-            KINETICS_STD,
-            CenterCrop,
-            Compose,
-            Normalize,
-            ResizeShortSide,
-            ToTensor,
-        )
-
-        size = int(self.input.get("size", 224))
-        return Compose(
-            [
-                ToTensor(),
-                ResizeShortSide(int(self.input.get("resize", size))),
-                CenterCrop(size),
-                Normalize(
-                    self.input.get("mean", KINETICS_MEAN), self.input.get("std", KINETICS_STD)
-                ),
-            ]
-        )
-
-    def clip_scores(self, clips: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
-        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
-        transform = self.clip_transform()
-        out = [
-            self.scores(torch.stack([transform(c) for c in clips[i : i + batch_size]]), batch_size)
-            for i in range(0, len(clips), batch_size)
-        ]
-        return np.concatenate(out) if out else self._empty()
-
-    def video_clips(
-        self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Score ``num_clips`` clips spread evenly over ``video`` (RGB models).
-
-        Returns clip ``starts (N,)``, ``ends (N,)`` in seconds, probabilities ``(N, K)`` and
-        the video's frame count. Segment-sampling models (TSN, TSM) take one clip of one
-        frame per segment of the whole video.
-        """
-        from actscope.video import MultiViewSampler, UniformSampler, probe, read_video
-
-        info = probe(video)
-        if self.input.get("sampling") == "segments":
-            sampler = UniformSampler(self.clip_frames)
-        else:
-            sampler = MultiViewSampler(num_clips, self.clip_frames, self.clip_stride)
-        size = int(self.input.get("resize", self.input.get("size", 224)))
-        clip = read_video(video, sampler, short_side=size, allow_partial=allow_partial)
-        frames, times = clip.frames, clip.times
-        if frames.ndim == 4:  # one clip: (T, H, W, 3)
-            frames, times = frames[None], times[None]
-        period = 1.0 / info.fps if info.fps > 0 else 0.0
-        starts = times[:, 0]
-        ends = times[:, -1] + period
-        probs = self.clip_scores(list(frames))
-        return starts, ends, probs, int(info.frame_count)
-
-    # --- any model --------------------------------------------------------------------
+        spec = input_from_dict(checkpoint.get("input") or {})
+        return cls.for_input(model, list(checkpoint["class_names"]), spec, os.fspath(path))
 
     @torch.inference_mode()
     def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
@@ -229,13 +133,88 @@ class Recognizer:
         return np.zeros((0, len(self.class_names)), np.float32)
 
 
-def _is_actscope_checkpoint(path: Path) -> bool:
-    from actscope.engine.checkpoint import FORMAT, load_checkpoint
+@dataclass
+class SkeletonRecognizer(Recognizer):
+    """A skeleton model: scores skeleton clips through its :class:`BodyFeatures`."""
 
-    try:
-        return load_checkpoint(path).get("format") == FORMAT
-    except ModelError:
-        return False
+    input: BodyFeatures
+    spec_type: ClassVar[type] = BodyFeatures
+
+    @property
+    def features(self) -> BodyFeatures:
+        return self.input
+
+    @property
+    def window_seconds(self) -> float:
+        """Length of the clips the model was trained on (seconds)."""
+        return self.input.window_seconds
+
+    @property
+    def skeleton_space(self) -> str:
+        """Which keypoints of a pose track the model reads: ``"image"`` for 2D models
+        (pixels, what the camera sees), ``"world"`` for 3D ones (metres)."""
+        return "world" if self.input.dims == 3 else "image"
+
+    def skeleton_scores(self, skeletons: list[Skeleton], batch_size: int = 64) -> np.ndarray:
+        """Class probabilities ``(len(skeletons), K)``, one row per skeleton clip."""
+        inputs = [self.input(s) for s in skeletons]
+        return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
+
+    def track_skeleton(self, track: PoseTrack) -> Skeleton:
+        """The skeleton of ``track`` in :attr:`skeleton_space`."""
+        if self.skeleton_space == "world":
+            if track.world is None:
+                raise ModelError(
+                    f"{self.source} is a 3D skeleton model but the pose estimator gave no 3D "
+                    "world keypoints; use a 2D model or an estimator with world keypoints"
+                )
+            return track.world
+        return track.image
+
+
+@dataclass
+class ClipRecognizer(Recognizer):
+    """An RGB model: scores frame clips sampled and transformed as its :class:`ClipSpec`
+    says."""
+
+    input: ClipSpec
+    spec_type: ClassVar[type] = ClipSpec
+
+    def clip_transform(self) -> Compose:
+        """Frames ``(T, H, W, 3)`` uint8 -> model input ``(C, T, size, size)``."""
+        return self.input.transform()
+
+    def clip_scores(self, clips: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
+        transform = self.clip_transform()
+        out = [
+            self.scores(torch.stack([transform(c) for c in clips[i : i + batch_size]]), batch_size)
+            for i in range(0, len(clips), batch_size)
+        ]
+        return np.concatenate(out) if out else self._empty()
+
+    def video_clips(
+        self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Score ``num_clips`` clips spread evenly over ``video``.
+
+        Returns clip ``starts (N,)``, ``ends (N,)`` in seconds, probabilities ``(N, K)`` and
+        the video's frame count. Segment-sampling models (TSN, TSM) take one clip of one
+        frame per segment of the whole video.
+        """
+        from actscope.video import probe, read_video
+
+        info = probe(video)
+        sampler = self.input.views_sampler(num_clips)
+        clip = read_video(video, sampler, short_side=self.input.resize, allow_partial=allow_partial)
+        frames, times = clip.frames, clip.times
+        if frames.ndim == 4:  # one clip: (T, H, W, 3)
+            frames, times = frames[None], times[None]
+        period = 1.0 / info.fps if info.fps > 0 else 0.0
+        starts = times[:, 0]
+        ends = times[:, -1] + period
+        probs = self.clip_scores(list(frames))
+        return starts, ends, probs, int(info.frame_count)
 
 
 def load_model(model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:

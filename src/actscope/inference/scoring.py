@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from actscope.errors import ModelError
-from actscope.inference.recognizer import Recognizer
+from actscope.inference.recognizer import ClipRecognizer, SkeletonRecognizer
 from actscope.pose.convert import to_body15
-from actscope.pose.estimate import Estimators, PoseEstimator
+from actscope.pose.estimate import Estimators, PoseEstimator, default_estimators
 from actscope.pose.features import fill_missing, limb_scale
 from actscope.pose.skeleton import Skeleton
 from actscope.video import Frame
@@ -102,18 +102,38 @@ class ScoreTrack:
         return out
 
 
+def presence_warnings(track: ScoreTrack, window_seconds: float) -> list[str]:
+    """What keeps a skeleton model's ``track`` from naming actions: nobody in view, or
+    somebody in too few frames for one window of ``window_seconds``."""
+    frames, person = len(track.times), int(track.present.sum())
+    if person == 0:
+        return [
+            f"no person found in any of the {frames} frames; actions cannot be recognised "
+            "from poses without a person"
+        ]
+    if not track.num_windows:
+        return [
+            f"a person was found in only {person} of {frames} frames, too few for one "
+            f"{window_seconds:g} s window; no actions reported"
+        ]
+    return []
+
+
 def moving_average(values: np.ndarray, size: int) -> np.ndarray:
-    """Centred moving average of ``values (N, ...)`` over ``size`` rows, averaging only the
-    rows that exist at the ends."""
+    """Centred moving average of ``values (N, ...)`` over ``size`` rows (row ``i`` averages
+    rows ``i - size // 2`` to ``i + (size - 1) // 2``), averaging only the rows that exist
+    at the ends; the result has the shape of ``values``, whatever ``N`` and ``size``."""
+    values = np.asarray(values)
     if size <= 1 or len(values) < 2:
-        return np.asarray(values, np.float32)
-    kernel = np.ones(size)
-    flat = values.reshape(len(values), -1).astype(np.float64)
-    sums = np.stack(
-        [np.convolve(flat[:, j], kernel, mode="same") for j in range(flat.shape[1])], axis=1
-    )
-    counts = np.convolve(np.ones(len(values)), kernel, mode="same")[:, None]
-    return (sums / counts).reshape(values.shape).astype(np.float32)
+        return values.astype(np.float32)
+    count = len(values)
+    flat = values.reshape(count, -1).astype(np.float64)
+    cumulative = np.concatenate([np.zeros((1, flat.shape[1])), np.cumsum(flat, axis=0)])
+    index = np.arange(count)
+    low = np.maximum(index - size // 2, 0)
+    high = np.minimum(index + (size - 1) // 2 + 1, count)
+    means = (cumulative[high] - cumulative[low]) / (high - low)[:, None]
+    return means.reshape(values.shape).astype(np.float32)
 
 
 def body_motion(body: np.ndarray, fps: float, scale: float) -> np.ndarray:
@@ -134,9 +154,12 @@ def body_motion(body: np.ndarray, fps: float, scale: float) -> np.ndarray:
     return fastest.mean(axis=1).astype(np.float32)
 
 
-class PoseHistory:
-    """Body15 poses of every frame seen, compactly (float16, a few hundred bytes per
-    frame), so that a segment can be scored as one clip once it is found."""
+class FramePoseHistory:
+    """Body15 poses of every frame seen, by frame index, compactly (float16, a few hundred
+    bytes per frame), so that a segment can be scored as one clip once it is found.
+
+    (Live recognition keeps a different history, :class:`actscope.live.TimedPoseHistory`:
+    only the last seconds, by stream time, since a live pipeline skips frames.)"""
 
     CHUNK = 4096
 
@@ -193,7 +216,7 @@ class SkeletonStream:
 
     def __init__(
         self,
-        recognizer: Recognizer,
+        recognizer: SkeletonRecognizer,
         fps: float,
         layout: str,
         space: str,
@@ -215,7 +238,7 @@ class SkeletonStream:
         self.batch = batch
         features = recognizer.features
         self._persons, self._min_score = features.persons, features.min_score
-        self.history: PoseHistory | None = None
+        self.history: FramePoseHistory | None = None
         self._keep_history = keep_history
         self._buffer: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=self.window)
         self._count = 0  # frames seen
@@ -252,14 +275,14 @@ class SkeletonStream:
         classes = self.recognizer.class_names
         probs = np.concatenate(self._probs) if self._probs else np.zeros((0, len(classes)))
         return ScoreTrack(
-            list(classes),
-            np.array(self._starts, np.float64),
-            np.array(self._ends, np.float64),
-            probs.astype(np.float32),
-            np.arange(self._count) / self.fps,
-            np.array(self._present, bool),
-            np.concatenate(self._motion) if self._motion else np.zeros(0, np.float32),
-            self._count / self.fps,
+            class_names=list(classes),
+            starts=np.array(self._starts, np.float64),
+            ends=np.array(self._ends, np.float64),
+            probs=probs.astype(np.float32),
+            times=np.arange(self._count) / self.fps,
+            present=np.array(self._present, bool),
+            motion=np.concatenate(self._motion) if self._motion else np.zeros(0, np.float32),
+            duration=self._count / self.fps,
         )
 
     def _window(self, final: bool) -> None:
@@ -316,7 +339,7 @@ class SkeletonStream:
             channels = 3 if self.space == "world" else 2
             if body is not None:
                 channels = body.channels
-            self.history = PoseHistory(persons, channels, self.fps, self.space)
+            self.history = FramePoseHistory(persons, channels, self.fps, self.space)
         start = self.history.count - first
         if body is None:
             new = self._count - self.history.count
@@ -337,7 +360,7 @@ class SkeletonStream:
 
 
 def stream_video_poses(
-    recognizer: Recognizer,
+    recognizer: SkeletonRecognizer,
     video: str,
     *,
     window: float | None = None,
@@ -364,7 +387,10 @@ def stream_video_poses(
     from actscope.pose.estimate import DEFAULT_WORK_SIZE, iter_poses
     from actscope.video import probe
 
-    estimators, owned = _estimators(estimator, workers)
+    if estimator is not None:
+        estimators = [estimator] if isinstance(estimator, PoseEstimator) else list(estimator)
+    else:
+        estimators = default_estimators(workers)
     info = probe(video)
     fps = info.fps / step if info.fps > 0 else 30.0 / step
     size = (info.width, info.height)
@@ -403,25 +429,11 @@ def stream_video_poses(
             if on_frame is not None:
                 on_frame(frame)
     finally:
-        for one in estimators if owned else ():
+        for one in estimators if estimator is None else ():
             one.close()
     if not keep_poses:
         return stream, None
     return stream, _stack_poses(kept, layout, fps, size, video)
-
-
-def _estimators(
-    estimator: Estimators | None, workers: int | None
-) -> tuple[list[PoseEstimator], bool]:
-    """The estimators to use and whether they are ours (to close): the given ones, or
-    ``workers`` new MediaPipe estimators."""
-    from actscope.pose.estimate import default_workers
-
-    if estimator is not None:
-        return ([estimator] if isinstance(estimator, PoseEstimator) else list(estimator)), False
-    from actscope.pose.mediapipe_backend import MediaPipePose
-
-    return [MediaPipePose() for _ in range(workers or default_workers())], True
 
 
 def _stack_poses(
@@ -444,7 +456,7 @@ def _stack_poses(
 
 
 def score_video_windows(
-    recognizer: Recognizer,
+    recognizer: ClipRecognizer,
     video: str | os.PathLike,
     *,
     window: float | None = None,
@@ -462,13 +474,13 @@ def score_video_windows(
 
     info = probe(video)
     fps = info.fps if info.fps > 0 else 30.0
-    frames = recognizer.clip_frames
-    stride = recognizer.clip_stride
+    frames = recognizer.input.frames
+    stride = recognizer.input.stride
     if window:
         stride = max(1, round(window * fps / frames))
     span = frames * stride / fps
     hop_kept = max(1, round((hop or span / 2) * fps / stride))
-    size = int(recognizer.input.get("resize", recognizer.input.get("size", 224)))
+    size = recognizer.input.resize
     starts: list[float] = []
     ends: list[float] = []
     probs: list[np.ndarray] = []
@@ -499,15 +511,16 @@ def score_video_windows(
             on_window(item.end)
     flush()
     frame_times = np.array(times, np.float64)
+    classes = recognizer.class_names
     return ScoreTrack(
-        list(recognizer.class_names),
-        np.array(starts, np.float64),
-        np.array(ends, np.float64),
-        np.concatenate(probs).astype(np.float32)
+        class_names=list(classes),
+        starts=np.array(starts, np.float64),
+        ends=np.array(ends, np.float64),
+        probs=np.concatenate(probs).astype(np.float32)
         if probs
-        else np.zeros((0, len(recognizer.class_names)), np.float32),
-        frame_times,
-        np.ones(len(frame_times), bool),
-        None,
-        info.duration if info.duration > 0 else (ends[-1] if ends else 0.0),
+        else np.zeros((0, len(classes)), np.float32),
+        times=frame_times,
+        present=np.ones(len(frame_times), bool),
+        motion=None,
+        duration=info.duration if info.duration > 0 else (ends[-1] if ends else 0.0),
     )

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from actscope.errors import ActscopeError
-from actscope.pose._files import atomic_path
 
 CSV_FIELDS = ("video", "start", "end", "label", "score")
 
@@ -111,12 +110,6 @@ def srt_time(seconds: float) -> str:
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file renamed when complete)."""
-    with atomic_path(path) as temp:
-        temp.write_text(text, encoding="utf-8")
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from actscope.files import atomic_path
 from actscope.inference.scoring import ScoreTrack, moving_average
 from actscope.inference.segments import Segment
-from actscope.pose._files import atomic_path
 
 
 def plot_timeline(

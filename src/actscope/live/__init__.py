@@ -5,7 +5,7 @@ Heavy pieces (OpenCV windows, the recorder) live in :mod:`actscope.live.render` 
 imported only when used.
 """
 
-from actscope.live.actions import ActionAnalyzer, ActionTracker, PoseHistory
+from actscope.live.actions import ActionAnalyzer, ActionTracker, TimedPoseHistory
 from actscope.live.handoff import ClosedError, LatestSlot, Mailbox
 from actscope.live.pipeline import Analysis, Analyzer, LivePipeline, LiveReport, PoseSample
 from actscope.live.sources import (
@@ -32,9 +32,9 @@ __all__ = [
     "LiveReport",
     "LiveStats",
     "Mailbox",
-    "PoseHistory",
     "PoseSample",
     "StreamLostError",
+    "TimedPoseHistory",
     "VideoSource",
     "open_source",
 ]

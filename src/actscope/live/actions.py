@@ -29,13 +29,16 @@ MIN_PRESENT = 0.5
 
 
 class SkeletonClassifier(Protocol):
-    """What the analyser needs from a model (an :class:`actscope.inference.Recognizer`)."""
+    """What the analyser needs from a model (an
+    :class:`actscope.inference.SkeletonRecognizer`)."""
 
     class_names: list[str]
-    input: dict
 
     @property
     def window_seconds(self) -> float: ...
+
+    @property
+    def skeleton_space(self) -> str: ...
 
     def skeleton_scores(self, skeletons: list[Skeleton]) -> np.ndarray: ...
 
@@ -141,8 +144,14 @@ class ActionTracker:
         ]
 
 
-class PoseHistory:
-    """The poses of the last ``seconds`` of stream time, laid out as windows for a model."""
+class TimedPoseHistory:
+    """The poses of the last ``seconds`` of stream time, by the time each frame was
+    captured, laid out on a regular time grid as windows for a model.
+
+    A live pipeline skips frames when it falls behind, so frames are placed by their time,
+    not counted: a skipped frame is a missing joint, not squeezed time. (Offline scoring
+    keeps every frame by index instead: :class:`actscope.inference.scoring.FramePoseHistory`.)
+    """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -208,8 +217,8 @@ class ActionAnalyzer:
         self.window = window or classifier.window_seconds
         self.hop = hop
         self.tracker = tracker or ActionTracker(classifier.class_names)
-        self.history = PoseHistory(self.window + 1.0)
-        self.world = int(classifier.input.get("dims", 2)) == 3
+        self.history = TimedPoseHistory(self.window + 1.0)
+        self.world = classifier.skeleton_space == "world"
         self._last_eval: float | None = None
         self._probabilities: np.ndarray | None = None
 

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -197,69 +198,66 @@ class LivePipeline:
         self._stale += 1
         return newer
 
-    def _pose(self) -> None:
-        layout = self.estimator.layout
+    def _stage(self, work: Callable[[], None], close: Callable[[], None]) -> None:
+        """Run one stage's loop until its input closes; an error stops the pipeline (and is
+        raised by :meth:`run`). ``close`` then closes the stage's output."""
         try:
-            while True:
-                frame = self._fresh_frame()
-                if frame is None:
-                    continue
-                started = time.monotonic()
-                found = self.estimator.estimate(frame.image)
-                with self.stats.lock:
-                    self.stats.posed += 1
-                    self.stats.pose_seconds.append(time.monotonic() - started)
-                person = found.num_people > 0
-                world = found.world[0] if person and found.world is not None else None
-                self._poses.put(
-                    PoseSample(
-                        frame.index,
-                        frame.time,
-                        frame.captured,
-                        frame.image,
-                        layout,
-                        found.keypoints[0] if person else None,
-                        found.scores[0] if person else None,
-                        world,
-                        started,
-                        time.monotonic(),
-                    )
-                )
+            work()
         except ClosedError:
             pass
         except BaseException as exc:
             self._errors.append(exc)
             self.stop.set()
         finally:
-            self._poses.close()
+            close()
+
+    def _pose(self) -> None:
+        layout = self.estimator.layout
+        while True:
+            frame = self._fresh_frame()
+            if frame is None:
+                continue
+            started = time.monotonic()
+            found = self.estimator.estimate(frame.image)
+            with self.stats.lock:
+                self.stats.posed += 1
+                self.stats.pose_seconds.append(time.monotonic() - started)
+            person = found.num_people > 0
+            world = found.world[0] if person and found.world is not None else None
+            self._poses.put(
+                PoseSample(
+                    index=frame.index,
+                    time=frame.time,
+                    captured=frame.captured,
+                    image=frame.image,
+                    layout=layout,
+                    keypoints=found.keypoints[0] if person else None,
+                    scores=found.scores[0] if person else None,
+                    world=world,
+                    pose_started=started,
+                    posed=time.monotonic(),
+                )
+            )
 
     def _analyse(self) -> None:
         presence = _Presence()
-        try:
-            while True:
-                samples = self._poses.take(timeout=0.5)
-                if not samples:
-                    continue
-                with self.stats.lock:
-                    self.stats.dropped.analysis += len(samples) - 1
-                for sample in samples:
-                    for event in presence.update(sample):
-                        self.notify(event)
-                if self.analyzer is not None:
-                    analysis = self.analyzer.update(samples)
-                else:
-                    analysis = Analysis([] if samples[-1].has_person else ["nobody in view"])
-                for event in analysis.events:
+        while True:
+            samples = self._poses.take(timeout=0.5)
+            if not samples:
+                continue
+            with self.stats.lock:
+                self.stats.dropped.analysis += len(samples) - 1
+            for sample in samples:
+                for event in presence.update(sample):
                     self.notify(event)
-                self._last_time = samples[-1].time
-                self._out.put((samples[-1], analysis))
-        except ClosedError:
-            pass
-        except BaseException as exc:
-            self._errors.append(exc)
-            self.stop.set()
-        finally:
-            self._out.close()
+            if self.analyzer is not None:
+                analysis = self.analyzer.update(samples)
+            else:
+                analysis = Analysis([] if samples[-1].has_person else ["nobody in view"])
+            for event in analysis.events:
+                self.notify(event)
+            self._last_time = samples[-1].time
+            self._out.put((samples[-1], analysis))
 
     # --- output stage (calling thread) ------------------------------------------------
 
@@ -271,8 +269,8 @@ class LivePipeline:
             threading.Thread(target=target, name=f"actscope-live-{name}", daemon=True)
             for name, target in (
                 ("capture", self._capture),
-                ("pose", self._pose),
-                ("analyse", self._analyse),
+                ("pose", partial(self._stage, self._pose, self._poses.close)),
+                ("analyse", partial(self._stage, self._analyse, self._out.close)),
             )
         ]
         # the first estimate loads the model (a second or more): not on the stream's time

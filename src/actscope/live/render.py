@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from actscope.errors import ActscopeError, VideoError
+from actscope.files import atomic_path
 from actscope.live.pipeline import Analysis, PoseSample
-from actscope.pose._files import atomic_path
 from actscope.pose.render import draw_skeleton
 
 WINDOW_TITLE = "actscope live"

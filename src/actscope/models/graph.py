@@ -1,10 +1,10 @@
 """Skeleton graphs for graph convolutions: adjacency partitions, hop distances, bone parents.
 
 A :class:`SkeletonGraph` is built from the number of joints, the bones (pairs of joint
-indices) and a centre joint. It knows nothing about joint names or layouts; those live in
-:mod:`actscope.pose`. Adjacency matrices are returned as ``(K, V, V)`` float32 tensors where
-``A[k, i, j]`` weighs joint ``j``'s features in the output of joint ``i`` (rows are the
-receiving joints).
+indices) and a centre joint; :func:`layout_graph` makes one from a joint layout of
+:mod:`actscope.pose`, where joint names and bones are defined. Adjacency matrices are
+returned as ``(K, V, V)`` float32 tensors where ``A[k, i, j]`` weighs joint ``j``'s
+features in the output of joint ``i`` (rows are the receiving joints).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from actscope.errors import ModelError
+from actscope.errors import ActscopeError, ModelError
 
 UNREACHABLE = -1
 """Hop distance between two joints that no chain of bones connects."""
@@ -118,48 +118,36 @@ class SkeletonGraph:
         return neighbours
 
 
-BODY15_EDGES: tuple[tuple[int, int], ...] = (
-    (0, 1),  # head - neck
-    (1, 2),  # neck - pelvis
-    (1, 3),
-    (3, 4),
-    (4, 5),  # neck - left shoulder - elbow - wrist
-    (1, 6),
-    (6, 7),
-    (7, 8),  # neck - right shoulder - elbow - wrist
-    (2, 9),
-    (9, 10),
-    (10, 11),  # pelvis - left hip - knee - ankle
-    (2, 12),
-    (12, 13),
-    (13, 14),  # pelvis - right hip - knee - ankle
-)
-"""Bones of the ``body15`` layout, joint order: head, neck, pelvis, left shoulder, elbow,
-wrist, right shoulder, elbow, wrist, left hip, knee, ankle, right hip, knee, ankle. It must
-agree with the layout of that name in :mod:`actscope.pose`; models use it only as their
-default graph."""
-
-
 def body15_graph() -> SkeletonGraph:
-    """The default graph of skeleton models: ``body15``, centred on the pelvis (joint 2)."""
-    return SkeletonGraph(15, BODY15_EDGES, center=2)
+    """The default graph of skeleton models: ``body15``, centred on the pelvis."""
+    return layout_graph("body15")
 
 
-def resolve_graph(
-    graph: SkeletonGraph | None,
-    num_joints: int | None,
-    edges: Iterable[Sequence[int]] | None,
-    center: int | None,
-) -> SkeletonGraph:
-    """The graph a builder was given: ``graph`` itself, or one made of ``num_joints``,
-    ``edges`` and ``center`` (all three), or :func:`body15_graph` when none is given."""
-    parts = (num_joints, edges, center)
-    if graph is not None:
-        if any(p is not None for p in parts):
-            raise ModelError("give either graph= or num_joints/edges/center, not both")
+GraphLike = SkeletonGraph | str | None
+"""How builders take a graph: a :class:`SkeletonGraph`, the name of a joint layout of
+:mod:`actscope.pose.layouts` (e.g. ``"kinect_v1_20"``; plain, so it fits in a checkpoint),
+or ``None`` for the default :func:`body15_graph`."""
+
+
+def resolve_graph(graph: GraphLike) -> SkeletonGraph:
+    """The :class:`SkeletonGraph` a builder's ``graph`` argument names."""
+    if isinstance(graph, SkeletonGraph):
         return graph
-    if all(p is None for p in parts):
+    if graph is None:
         return body15_graph()
-    if any(p is None for p in parts):
-        raise ModelError("num_joints, edges and center must be given together")
-    return SkeletonGraph(num_joints, edges, center)  # type: ignore[arg-type]
+    if isinstance(graph, str):
+        return layout_graph(graph)
+    raise ModelError(
+        f"graph must be a SkeletonGraph, a joint layout name or None, got {type(graph).__name__}"
+    )
+
+
+def layout_graph(name: str) -> SkeletonGraph:
+    """The graph of joint layout ``name``: its joints, bones and (first) centre joint."""
+    from actscope.pose.layouts import get_layout
+
+    try:
+        layout = get_layout(name)
+    except ActscopeError as exc:
+        raise ModelError(f"graph {name!r}: {exc}") from None
+    return SkeletonGraph(layout.num_joints, layout.edges, layout.center[0])

@@ -7,18 +7,21 @@ a local ``save_pretrained`` folder or, online, a hub id, through
 :func:`actscope.weights.load_pretrained`. transformers is imported inside functions only.
 
 Preprocessing is actscope's own (:mod:`actscope.video.transforms`); each entry's
-:class:`~actscope.models.registry.VideoInput` carries the values of the model's card and
+:class:`~actscope.video.spec.ClipSpec` carries the values of the model's card and
 preprocessor config.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from actscope.errors import ModelError
-from actscope.models.kinetics import CC_BY_NC_LICENCE, KINETICS400_CLASSES, MIT_LICENCE
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.kinetics import CC_BY_NC_LICENCE, MIT_LICENCE, kinetics400_weights
+from actscope.models.registry import register_model
+from actscope.video.spec import ClipSpec
 from actscope.video.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 # model_type in a Hugging Face config.json -> (config class, model class) in transformers.
@@ -63,6 +66,33 @@ class HFVideoClassifier(nn.Module):
         return self.model(pixel_values=x.transpose(1, 2)).logits
 
 
+def vit_config(
+    num_classes: int,
+    num_frames: int,
+    image_size: int,
+    *,
+    hidden_size: int = 768,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    intermediate_size: int = 3072,
+    dropout: float = 0.0,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A video ViT's transformers config values, ViT-B sizes by default; ``extra`` are
+    passed as they are (``patch_size``, ``tubelet_size``, ...)."""
+    return {
+        "num_labels": num_classes,
+        "num_frames": num_frames,
+        "image_size": image_size,
+        "hidden_size": hidden_size,
+        "num_hidden_layers": num_layers,
+        "num_attention_heads": num_heads,
+        "intermediate_size": intermediate_size,
+        "hidden_dropout_prob": dropout,
+        **extra,
+    }
+
+
 def build_hf(model_type: str, **config: object) -> HFVideoClassifier:
     """A randomly initialised ``model_type`` model from config values (transformers names)."""
     transformers = transformers_module()
@@ -77,42 +107,32 @@ def build_hf(model_type: str, **config: object) -> HFVideoClassifier:
     # Model card / preprocessor config of facebook/timesformer-base-finetuned-k400: 8 frames
     # (1 of every 32 in the paper's 8x32 setting), short side 224, 224 crop, mean 0.45,
     # std 0.225.
-    input=VideoInput(8, 32, 224, 224, (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)),
+    input=ClipSpec(
+        frames=8,
+        stride=32,
+        size=224,
+        resize=224,
+        mean=(0.45, 0.45, 0.45),
+        std=(0.225, 0.225, 0.225),
+    ),
     weights=(
-        WeightsInfo(
-            name="kinetics400-hf",
-            source="hf:facebook/timesformer-base-finetuned-k400",
-            classes=KINETICS400_CLASSES,
-            licence=CC_BY_NC_LICENCE,
-            metrics={"acc@1 (paper, 3 crops)": 78.0},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-hf",
+            "hf:facebook/timesformer-base-finetuned-k400",
+            CC_BY_NC_LICENCE,
+            {"acc@1 (paper, 3 crops)": 78.0},
         ),
     ),
 )
 def timesformer_base(
-    num_classes: int = 400,
-    num_frames: int = 8,
-    image_size: int = 224,
-    patch_size: int = 16,
-    hidden_size: int = 768,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    intermediate_size: int = 3072,
-    dropout: float = 0.0,
+    num_classes: int = 400, num_frames: int = 8, image_size: int = 224, **vit: Any
 ) -> HFVideoClassifier:
-    """TimeSformer-B: ViT with divided space-time attention (Hugging Face)."""
-    return build_hf(
-        "timesformer",
-        num_labels=num_classes,
-        num_frames=num_frames,
-        image_size=image_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        hidden_dropout_prob=dropout,
-        patch_size=patch_size,
-    )
+    """TimeSformer-B: ViT with divided space-time attention (Hugging Face).
+
+    ``vit``: :func:`vit_config`'s sizes (``hidden_size``, ``num_layers``, ``num_heads``,
+    ``intermediate_size``, ``dropout``) and ``patch_size`` (16)."""
+    vit = {"patch_size": 16, **vit}
+    return build_hf("timesformer", **vit_config(num_classes, num_frames, image_size, **vit))
 
 
 @register_model(
@@ -120,44 +140,24 @@ def timesformer_base(
     family="transformer",
     # MCG-NJU/videomae-base-finetuned-kinetics: 16 frames x stride 4, short side 224, 224 crop,
     # ImageNet mean/std.
-    input=VideoInput(16, 4, 224, 224, IMAGENET_MEAN, IMAGENET_STD),
+    input=ClipSpec(frames=16, stride=4, size=224, resize=224, mean=IMAGENET_MEAN, std=IMAGENET_STD),
     weights=(
-        WeightsInfo(
-            name="kinetics400-hf",
-            source="hf:MCG-NJU/videomae-base-finetuned-kinetics",
-            classes=KINETICS400_CLASSES,
-            licence=CC_BY_NC_LICENCE,
-            metrics={"acc@1 (model card)": 80.9},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-hf",
+            "hf:MCG-NJU/videomae-base-finetuned-kinetics",
+            CC_BY_NC_LICENCE,
+            {"acc@1 (model card)": 80.9},
         ),
     ),
 )
 def videomae_base(
-    num_classes: int = 400,
-    num_frames: int = 16,
-    image_size: int = 224,
-    patch_size: int = 16,
-    tubelet_size: int = 2,
-    hidden_size: int = 768,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    intermediate_size: int = 3072,
-    dropout: float = 0.0,
+    num_classes: int = 400, num_frames: int = 16, image_size: int = 224, **vit: Any
 ) -> HFVideoClassifier:
-    """VideoMAE ViT-B: ViT on 2 x 16 x 16 tubelets, mean-pooled (Hugging Face)."""
-    return build_hf(
-        "videomae",
-        num_labels=num_classes,
-        num_frames=num_frames,
-        image_size=image_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        hidden_dropout_prob=dropout,
-        patch_size=patch_size,
-        tubelet_size=tubelet_size,
-    )
+    """VideoMAE ViT-B: ViT on 2 x 16 x 16 tubelets, mean-pooled (Hugging Face).
+
+    ``vit``: :func:`vit_config`'s sizes, ``patch_size`` (16) and ``tubelet_size`` (2)."""
+    vit = {"patch_size": 16, "tubelet_size": 2, **vit}
+    return build_hf("videomae", **vit_config(num_classes, num_frames, image_size, **vit))
 
 
 @register_model(
@@ -166,15 +166,11 @@ def videomae_base(
     # google/vivit-b-16x2-kinetics400: 32 frames x stride 2, short side 256, 224 crop. Its
     # processor maps [0, 255] to [-1, 1] and then normalises by mean 0.5, std 0.5, i.e.
     # 4u - 3 for u in [0, 1]: mean 0.75, std 0.25 on actscope's [0, 1] values.
-    input=VideoInput(32, 2, 224, 256, (0.75, 0.75, 0.75), (0.25, 0.25, 0.25)),
+    input=ClipSpec(
+        frames=32, stride=2, size=224, resize=256, mean=(0.75, 0.75, 0.75), std=(0.25, 0.25, 0.25)
+    ),
     weights=(
-        WeightsInfo(
-            name="kinetics400-hf",
-            source="hf:google/vivit-b-16x2-kinetics400",
-            classes=KINETICS400_CLASSES,
-            licence=MIT_LICENCE,
-            dataset="Kinetics-400",
-        ),
+        kinetics400_weights("kinetics400-hf", "hf:google/vivit-b-16x2-kinetics400", MIT_LICENCE),
     ),
 )
 def vivit_b(
@@ -182,22 +178,10 @@ def vivit_b(
     num_frames: int = 32,
     image_size: int = 224,
     tubelet_size: tuple[int, int, int] = (2, 16, 16),
-    hidden_size: int = 768,
-    num_layers: int = 12,
-    num_heads: int = 12,
-    intermediate_size: int = 3072,
-    dropout: float = 0.0,
+    **vit: Any,
 ) -> HFVideoClassifier:
-    """ViViT-B/16x2: ViT over 2 x 16 x 16 tubelets, joint space-time attention (Hugging Face)."""
-    return build_hf(
-        "vivit",
-        num_labels=num_classes,
-        num_frames=num_frames,
-        image_size=image_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        hidden_dropout_prob=dropout,
-        tubelet_size=list(tubelet_size),
-    )
+    """ViViT-B/16x2: ViT over 2 x 16 x 16 tubelets, joint space-time attention (Hugging Face).
+
+    ``vit``: :func:`vit_config`'s sizes."""
+    config = vit_config(num_classes, num_frames, image_size, tubelet_size=list(tubelet_size), **vit)
+    return build_hf("vivit", **config)

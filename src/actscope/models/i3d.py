@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from actscope.models.kinetics import KINETICS400_CLASSES, PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE
+from actscope.models.kinetics import PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE, kinetics400_weights
 from actscope.models.layers import ResNetStem3d, cycle_kernels, resnet_stage
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.registry import register_model
+from actscope.video.spec import ClipSpec
 
 # Temporal size of each block's first conv, per stage, repeated over the stage's blocks.
 I3D_TEMPORAL_KERNELS = ([3], [3, 1], [3, 1], [1, 3])
@@ -59,23 +60,21 @@ class I3D(nn.Module):
     "i3d_r50",
     family="cnn3d",
     # 8 frames x stride 8, short side 256 and a 256 crop: PySlowFast's I3D_8x8_R50 test setting.
-    input=VideoInput(8, 8, 256, 256, (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)),
+    input=ClipSpec(
+        frames=8, stride=8, size=256, resize=256, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225)
+    ),
     weights=(
-        WeightsInfo(
-            name="kinetics400-pytorchvideo",
-            source="url:https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/I3D_8x8_R50.pyth",
-            classes=KINETICS400_CLASSES,
-            licence=PYTORCHVIDEO_LICENCE,
-            metrics={"acc@1 (PyTorchVideo)": 73.27},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-pytorchvideo",
+            "url:https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/I3D_8x8_R50.pyth",
+            PYTORCHVIDEO_LICENCE,
+            {"acc@1 (PyTorchVideo)": 73.27},
         ),
-        WeightsInfo(
-            name="kinetics400-pyslowfast-caffe2",
-            source="url:https://dl.fbaipublicfiles.com/pyslowfast/model_zoo/kinetics400/I3D_8x8_R50.pkl",
-            classes=KINETICS400_CLASSES,
-            licence=PYSLOWFAST_LICENCE,
-            metrics={"acc@1 (30-view)": 73.5},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-pyslowfast-caffe2",
+            "url:https://dl.fbaipublicfiles.com/pyslowfast/model_zoo/kinetics400/I3D_8x8_R50.pkl",
+            PYSLOWFAST_LICENCE,
+            {"acc@1 (30-view)": 73.5},
         ),
     ),
 )

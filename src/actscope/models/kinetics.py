@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from torchvision.models.video import R3D_18_Weights
 
+from actscope.models.registry import WeightsInfo
+
 KINETICS400_CLASSES: tuple[str, ...] = tuple(R3D_18_Weights.KINETICS400_V1.meta["categories"])
 
 # Licences of the code releases the checkpoints come from. Kinetics-400 itself is a list of
@@ -22,3 +24,17 @@ PYTORCHVIDEO_LICENCE = "Apache-2.0 (PyTorchVideo)" + KINETICS_NOTE
 TSM_LICENCE = "MIT (mit-han-lab/temporal-shift-module)" + KINETICS_NOTE
 CC_BY_NC_LICENCE = "CC BY-NC 4.0 (model card; non-commercial use only)" + KINETICS_NOTE
 MIT_LICENCE = "MIT (model card)" + KINETICS_NOTE
+
+
+def kinetics400_weights(
+    name: str, source: str, licence: str, metrics: dict[str, float] | None = None
+) -> WeightsInfo:
+    """Weights trained on Kinetics-400 (its 400 classes, in the order above)."""
+    return WeightsInfo(
+        name=name,
+        source=source,
+        classes=KINETICS400_CLASSES,
+        licence=licence,
+        metrics=metrics or {},
+        dataset="Kinetics-400",
+    )

@@ -3,50 +3,54 @@
 A model is a plain ``nn.Module`` built by a typed function decorated with
 :func:`register_model`; its entry carries the default input it expects and the trained
 weights known for it. A reader follows a call, not a string: ``create_model("x3d_s")`` calls
-the decorated builder with keyword arguments, nothing more.
+the decorated builder with keyword arguments, nothing more. Each entry's input is a typed
+spec: :class:`~actscope.video.spec.ClipSpec` for RGB models,
+:class:`~actscope.pose.features.BodyFeatures` for skeleton models.
 
 This module only describes models; reading checkpoint files happens elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from torch import nn
 
-from actscope.errors import ModelError
+from actscope.errors import ActscopeError, ModelError
+from actscope.pose.features import BodyFeatures
+from actscope.video.spec import ClipSpec
 
 Family = Literal["skeleton", "cnn3d", "cnn2d", "transformer"]
 
 
-@dataclass(frozen=True)
-class VideoInput:
-    """RGB clip input ``(C, T, H, W)``: ``frames`` sampled ``stride`` frames apart,
-    ``size`` x ``size`` pixels after resizing the short side to ``resize`` pixels, normalised
-    by ``mean``/``std`` (per channel, on [0, 1] values). ``sampling="segments"`` (TSN, TSM)
-    takes one frame from each of ``frames`` equal segments of the whole video instead, and
-    ``stride`` is only nominal."""
+InputSpec = ClipSpec | BodyFeatures
+"""What a model takes: a clip of frames (RGB models) or body features (skeleton models)."""
 
-    frames: int
-    stride: int
-    size: int
-    resize: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    sampling: Literal["dense", "segments"] = "dense"
+_SPEC_TYPES: dict[str, type[ClipSpec] | type[BodyFeatures]] = {
+    spec.kind: spec for spec in (ClipSpec, BodyFeatures)
+}
 
 
-@dataclass(frozen=True)
-class SkeletonInput:
-    """Skeleton input ``(C, T, V, M)``: ``channels`` coordinates per joint of ``layout``,
-    ``frames`` time steps, up to ``persons`` people."""
+def input_from_dict(values: Mapping[str, Any]) -> InputSpec:
+    """The typed input spec a checkpoint stores as a dict (see ``to_dict`` of each type).
 
-    layout: str
-    frames: int
-    channels: int
-    persons: int = 1
+    Its ``kind`` picks the type: this is the one place where a stored spec says whether a
+    model reads frames or skeletons.
+    """
+    if not values:
+        raise ModelError(
+            "the model records no input spec (it was saved without one), so actscope cannot "
+            "tell what it takes; save it with its input_spec"
+        )
+    kind = values.get("kind")
+    if kind not in _SPEC_TYPES:
+        raise ModelError(f"unknown input kind {kind!r}; known: {', '.join(_SPEC_TYPES)}")
+    try:
+        return _SPEC_TYPES[kind].from_dict(values)
+    except ActscopeError as exc:
+        raise ModelError(f"the model's input spec is malformed: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class ModelEntry:
     name: str
     family: Family
     builder: Callable[..., nn.Module]
-    input: VideoInput | SkeletonInput
+    input: InputSpec
     weights: tuple[WeightsInfo, ...] = ()
 
     @property
@@ -93,7 +97,7 @@ def register_model(
     name: str,
     *,
     family: Family,
-    input: VideoInput | SkeletonInput,
+    input: InputSpec,
     weights: tuple[WeightsInfo, ...] = (),
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a builder under ``name``; the builder is returned unchanged."""
@@ -162,12 +166,11 @@ def _load_families() -> None:
         return
     import importlib
     import pkgutil
+    from pathlib import Path
 
-    import actscope.models as package
-
-    for module in pkgutil.iter_modules(package.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not module.name.startswith("_") and module.name != "registry":
-            importlib.import_module(f"{package.__name__}.{module.name}")
+            importlib.import_module(f"{__package__}.{module.name}")
     _LOADED = True
 
 

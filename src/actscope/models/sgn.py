@@ -14,15 +14,17 @@ Input ``(N, C, T, V, M)``, output logits ``(N, num_classes)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from actscope.models.graph import SkeletonGraph, resolve_graph
-from actscope.models.registry import SkeletonInput, register_model
+from actscope.models.graph import GraphLike, SkeletonGraph, resolve_graph
+from actscope.models.registry import register_model
 from actscope.models.streams import (
+    JointBatchNorm,
     MultiStream,
     StreamInput,
     fold_persons,
@@ -30,6 +32,7 @@ from actscope.models.streams import (
     multi_stream,
     pool_persons,
 )
+from actscope.pose.features import BodyFeatures
 
 
 class Embed(nn.Module):
@@ -87,8 +90,8 @@ class SGN(nn.Module):
         self.stream = StreamInput(stream, graph.parents, score_channel)
         self.score_channel = score_channel
         joints = graph.num_joints
-        self.input_bn = nn.BatchNorm1d(in_channels * joints)
-        self.motion_bn = nn.BatchNorm1d(in_channels * joints)
+        self.input_bn = JointBatchNorm(in_channels, joints)
+        self.motion_bn = JointBatchNorm(in_channels, joints)
         self.position = Embed(in_channels, width)
         self.velocity = Embed(in_channels, width)
         self.register_buffer("joint_ids", torch.eye(joints), persistent=False)
@@ -115,20 +118,14 @@ class SGN(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(8 * width, num_classes))
 
-    def _normalised(self, x: torch.Tensor, bn: nn.BatchNorm1d) -> torch.Tensor:
-        """``(B, C, T, V)`` batch-normalised per joint and channel, returned as ``(B, T, V, C)``."""
-        b, c, t, v = x.shape
-        x = bn(x.permute(0, 3, 1, 2).reshape(b, v * c, t))
-        return x.view(b, v, c, t).permute(0, 3, 1, 2)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         people = x
         x = self.stream(x)
         velocity = fold_persons(motion(x, self.score_channel))
         x = fold_persons(x)  # (B, C, T, V)
         b, _, t, v = x.shape
-        dynamics = self.position(self._normalised(x, self.input_bn)) + self.velocity(
-            self._normalised(velocity, self.motion_bn)
+        dynamics = self.position(self.input_bn(x).permute(0, 2, 3, 1)) + self.velocity(
+            self.motion_bn(velocity).permute(0, 2, 3, 1)
         )  # (B, T, V, width)
         joint_type = self.joint_type(self.joint_ids).expand(b, t, -1, -1)
         z = torch.cat([dynamics, joint_type], dim=-1).reshape(b * t, v, -1)
@@ -149,39 +146,16 @@ class SGN(nn.Module):
         return F.interpolate(table.T[None], size=frames, mode="linear", align_corners=True)[0].T
 
 
-@register_model(
-    "sgn", family="skeleton", input=SkeletonInput(layout="body15", frames=32, channels=3)
-)
-def sgn(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    graph: SkeletonGraph | None = None,
-    num_joints: int | None = None,
-    edges: Iterable[Sequence[int]] | None = None,
-    center: int | None = None,
-    frames: int = 32,
-    width: int = 64,
-    dropout: float = 0.2,
-    stream: str = "joint",
-    score_channel: int | None = None,
-) -> SGN:
-    """SGN (Zhang et al. 2020): joint- and frame-semantics graph network, 32 frames, fast."""
-    return SGN(
-        num_classes,
-        resolve_graph(graph, num_joints, edges, center),
-        in_channels=in_channels,
-        frames=frames,
-        width=width,
-        dropout=dropout,
-        stream=stream,
-        score_channel=score_channel,
-    )
+@register_model("sgn", family="skeleton", input=BodyFeatures(frames=32))
+def sgn(*, num_classes: int, graph: GraphLike = None, **kwargs: Any) -> SGN:
+    """SGN (Zhang et al. 2020): joint- and frame-semantics graph network, 32 frames, fast.
+
+    ``kwargs`` are :class:`SGN`'s (``in_channels``, ``frames``, ``width``, ``dropout``,
+    ``stream``, ``score_channel``)."""
+    return SGN(num_classes, resolve_graph(graph), **kwargs)
 
 
-@register_model(
-    "sgn_ms", family="skeleton", input=SkeletonInput(layout="body15", frames=32, channels=3)
-)
+@register_model("sgn_ms", family="skeleton", input=BodyFeatures(frames=32))
 def sgn_ms(
     *,
     num_classes: int,

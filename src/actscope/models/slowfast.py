@@ -13,13 +13,16 @@ Published parameter counts: 34.57 M (8x8) and 34.48 M (4x16), PyTorchVideo model
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from actscope.errors import ModelError
-from actscope.models.kinetics import KINETICS400_CLASSES, PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE
+from actscope.models.kinetics import PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE, kinetics400_weights
 from actscope.models.layers import ResNetStem3d, batch_norm, resnet_stage
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.registry import WeightsInfo, register_model
+from actscope.video.spec import ClipSpec
 
 # Temporal size of the first conv of every block, per stage (res2..res5).
 SLOW_KERNELS = (1, 1, 3, 3)
@@ -122,50 +125,48 @@ SLOWFAST_STD = (0.225, 0.225, 0.225)
 
 def _weights(config: str, ptv_top1: float, c2_top1: float) -> tuple[WeightsInfo, ...]:
     return (
-        WeightsInfo(
-            name="kinetics400-pytorchvideo",
-            source=(
+        kinetics400_weights(
+            "kinetics400-pytorchvideo",
+            (
                 "url:https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/"
                 f"SLOWFAST_{config}_R50.pyth"
             ),
-            classes=KINETICS400_CLASSES,
-            licence=PYTORCHVIDEO_LICENCE,
-            metrics={"acc@1 (PyTorchVideo)": ptv_top1},
-            dataset="Kinetics-400",
+            PYTORCHVIDEO_LICENCE,
+            {"acc@1 (PyTorchVideo)": ptv_top1},
         ),
-        WeightsInfo(
-            name="kinetics400-pyslowfast-caffe2",
-            source=(
+        kinetics400_weights(
+            "kinetics400-pyslowfast-caffe2",
+            (
                 "url:https://dl.fbaipublicfiles.com/pyslowfast/model_zoo/kinetics400/"
                 f"SLOWFAST_{config}_R50.pkl"
             ),
-            classes=KINETICS400_CLASSES,
-            licence=PYSLOWFAST_LICENCE,
-            metrics={"acc@1 (30-view)": c2_top1},
-            dataset="Kinetics-400",
+            PYSLOWFAST_LICENCE,
+            {"acc@1 (30-view)": c2_top1},
         ),
     )
 
 
+def _builder(config: str, alpha: int, fusion_kernel: int, summary: str) -> Callable[..., SlowFast]:
+    def build(num_classes: int = 400, dropout: float = 0.5) -> SlowFast:
+        return SlowFast(num_classes, alpha=alpha, fusion_kernel=fusion_kernel, dropout=dropout)
+
+    build.__name__ = build.__qualname__ = f"slowfast_r50_{config}"
+    build.__doc__ = summary
+    return build
+
+
 # 32 frames x stride 2 for the Fast pathway, short side 256 and a 256 crop: the test setting
 # of PySlowFast's configs/Kinetics/c2/SLOWFAST_*_R50.yaml.
-@register_model(
-    "slowfast_r50_8x8",
-    family="cnn3d",
-    input=VideoInput(32, 2, 256, 256, SLOWFAST_MEAN, SLOWFAST_STD),
-    weights=_weights("8x8", 76.94, 77.0),
+_INPUT = ClipSpec(frames=32, stride=2, size=256, resize=256, mean=SLOWFAST_MEAN, std=SLOWFAST_STD)
+# config, alpha, fusion kernel, acc@1 PyTorchVideo, acc@1 PySlowFast (30 views), summary
+_CONFIGS = (
+    ("8x8", 4, 7, 76.94, 77.0, "SlowFast R50 8x8 (alpha 4, fusion kernel 7): 34.6 M parameters."),
+    ("4x16", 8, 5, 75.34, 75.6, "SlowFast R50 4x16 (alpha 8, fusion kernel 5): 34.5 M parameters."),
 )
-def slowfast_r50_8x8(num_classes: int = 400, dropout: float = 0.5) -> SlowFast:
-    """SlowFast R50 8x8 (alpha 4, fusion kernel 7): 34.6 M parameters."""
-    return SlowFast(num_classes, alpha=4, fusion_kernel=7, dropout=dropout)
-
-
-@register_model(
-    "slowfast_r50_4x16",
-    family="cnn3d",
-    input=VideoInput(32, 2, 256, 256, SLOWFAST_MEAN, SLOWFAST_STD),
-    weights=_weights("4x16", 75.34, 75.6),
-)
-def slowfast_r50_4x16(num_classes: int = 400, dropout: float = 0.5) -> SlowFast:
-    """SlowFast R50 4x16 (alpha 8, fusion kernel 5): 34.5 M parameters."""
-    return SlowFast(num_classes, alpha=8, fusion_kernel=5, dropout=dropout)
+for _config, _alpha, _kernel, _ptv_top1, _top1, _summary in _CONFIGS:
+    register_model(
+        f"slowfast_r50_{_config}",
+        family="cnn3d",
+        input=_INPUT,
+        weights=_weights(_config, _ptv_top1, _top1),
+    )(_builder(_config, _alpha, _kernel, _summary))

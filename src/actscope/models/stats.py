@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from actscope.models.registry import ModelEntry, SkeletonInput, VideoInput
+from actscope.models.registry import ModelEntry
+from actscope.pose.features import BodyFeatures
+from actscope.video.spec import ClipSpec
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +40,10 @@ def example_shape(entry: ModelEntry) -> tuple[int, ...] | None:
     """One input of the entry's default size: ``(1, 3, T, H, W)`` for video,
     ``(1, C, T, V, M)`` for skeletons (``V`` from the joint layout); None if unknown."""
     spec = entry.input
-    if isinstance(spec, VideoInput):
+    if isinstance(spec, ClipSpec):
         return (1, 3, spec.frames, spec.size, spec.size)
-    if isinstance(spec, SkeletonInput):
-        try:
-            from actscope.pose.layouts import get_layout
-
-            joints = get_layout(spec.layout).num_joints
-        except Exception:  # another package's layouts; the count stays unknown
-            return None
-        return (1, spec.channels, spec.frames, joints, spec.persons)
+    if isinstance(spec, BodyFeatures):
+        return (1, spec.channels, spec.frames, spec.num_joints, spec.persons)
     return None
 
 

@@ -8,14 +8,16 @@ classifier. Input ``(N, C, T, V, M)``, output logits ``(N, num_classes)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from actscope.models.graph import SkeletonGraph, resolve_graph
-from actscope.models.registry import SkeletonInput, register_model
-from actscope.models.streams import StreamInput, fold_persons, pool_persons
+from actscope.models.graph import GraphLike, SkeletonGraph, resolve_graph
+from actscope.models.registry import register_model
+from actscope.models.streams import BlockGraphNet
+from actscope.pose.features import BodyFeatures
 
 STGCN_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 
@@ -78,7 +80,7 @@ class STGCNBlock(nn.Module):
         return self.relu(y)
 
 
-class STGCN(nn.Module):
+class STGCN(BlockGraphNet):
     """ST-GCN over ``graph``: ``(N, C, T, V, M)`` -> logits ``(N, num_classes)``.
 
     ``channels`` lists each block's width; time is halved where the width grows.
@@ -95,64 +97,22 @@ class STGCN(nn.Module):
         stream: str = "joint",
         score_channel: int | None = None,
     ) -> None:
-        super().__init__()
-        self.stream = StreamInput(stream, graph.parents, score_channel)
-        self.data_bn = nn.BatchNorm1d(in_channels * graph.num_joints)
         adjacency = graph.adjacency("spatial")
-        blocks = []
-        previous = in_channels
-        for i, width in enumerate(channels):
-            stride = 2 if i > 0 and width > previous else 1
-            blocks.append(
-                STGCNBlock(
-                    previous,
-                    width,
-                    adjacency,
-                    stride=stride,
-                    temporal_kernel=temporal_kernel,
-                    dropout=dropout,
-                    residual=i > 0,
-                )
-            )
-            previous = width
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(previous, num_classes)
+
+        def block(cin: int, cout: int, stride: int, residual: bool) -> STGCNBlock:
+            return STGCNBlock(cin, cout, adjacency, stride, temporal_kernel, dropout, residual)
+
+        super().__init__(graph, in_channels, channels, block, stream, score_channel)
+        self.fc = nn.Linear(self.width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        people = x
-        x = fold_persons(self.stream(x))
-        n, c, t, v = x.shape
-        x = self.data_bn(x.permute(0, 3, 1, 2).reshape(n, v * c, t))
-        x = x.view(n, v, c, t).permute(0, 2, 3, 1)
-        features = self.blocks(x).mean(dim=(2, 3))
-        return self.fc(pool_persons(features, people))
+        return self.fc(self.features(x))
 
 
-@register_model(
-    "stgcn", family="skeleton", input=SkeletonInput(layout="body15", frames=64, channels=3)
-)
-def stgcn(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    graph: SkeletonGraph | None = None,
-    num_joints: int | None = None,
-    edges: Iterable[Sequence[int]] | None = None,
-    center: int | None = None,
-    channels: Sequence[int] = STGCN_CHANNELS,
-    temporal_kernel: int = 9,
-    dropout: float = 0.0,
-    stream: str = "joint",
-    score_channel: int | None = None,
-) -> STGCN:
-    """ST-GCN (Yan et al. 2018), the reference skeleton baseline: 10 blocks, 64-128-256."""
-    return STGCN(
-        num_classes,
-        resolve_graph(graph, num_joints, edges, center),
-        in_channels=in_channels,
-        channels=channels,
-        temporal_kernel=temporal_kernel,
-        dropout=dropout,
-        stream=stream,
-        score_channel=score_channel,
-    )
+@register_model("stgcn", family="skeleton", input=BodyFeatures(frames=64))
+def stgcn(*, num_classes: int, graph: GraphLike = None, **kwargs: Any) -> STGCN:
+    """ST-GCN (Yan et al. 2018), the reference skeleton baseline: 10 blocks, 64-128-256.
+
+    ``kwargs`` are :class:`STGCN`'s (``in_channels``, ``channels``, ``temporal_kernel``,
+    ``dropout``, ``stream``, ``score_channel``)."""
+    return STGCN(num_classes, resolve_graph(graph), **kwargs)

@@ -14,15 +14,17 @@ Input ``(N, C, T, V, M)``, output logits ``(N, num_classes)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from actscope.models.graph import SkeletonGraph, resolve_graph
-from actscope.models.registry import SkeletonInput, register_model
-from actscope.models.streams import StreamInput, fold_persons, pool_persons
+from actscope.models.graph import GraphLike, SkeletonGraph, resolve_graph
+from actscope.models.registry import register_model
+from actscope.models.streams import BlockGraphNet
+from actscope.pose.features import BodyFeatures
 
 STGCNPP_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 LITE_CHANNELS = (32, 32, 64, 64, 128, 128)
@@ -182,7 +184,7 @@ class STGCNPPBlock(nn.Module):
         return self.relu(y)
 
 
-class STGCNPlusPlus(nn.Module):
+class STGCNPlusPlus(BlockGraphNet):
     """ST-GCN++ over ``graph``: ``(N, C, T, V, M)`` -> logits ``(N, num_classes)``.
 
     ``channels`` lists each block's width; time is halved where the width grows.
@@ -201,109 +203,31 @@ class STGCNPlusPlus(nn.Module):
         stream: str = "joint",
         score_channel: int | None = None,
     ) -> None:
-        super().__init__()
-        self.stream = StreamInput(stream, graph.parents, score_channel)
-        self.data_bn = nn.BatchNorm1d(in_channels * graph.num_joints)
         adjacency = graph.adjacency("spatial")
-        blocks = []
-        previous = in_channels
-        for i, width in enumerate(channels):
-            stride = 2 if i > 0 and width > previous else 1
-            blocks.append(STGCNPPBlock(previous, width, adjacency, stride, dropout, residual=i > 0))
-            previous = width
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(previous, num_classes))
+
+        def block(cin: int, cout: int, stride: int, residual: bool) -> STGCNPPBlock:
+            return STGCNPPBlock(cin, cout, adjacency, stride, dropout, residual)
+
+        super().__init__(
+            graph, in_channels, channels, block, stream, score_channel, channels_last=True
+        )
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.width, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        people = x
-        x = fold_persons(self.stream(x))
-        n, c, t, v = x.shape
-        x = self.data_bn(x.permute(0, 3, 1, 2).reshape(n, v * c, t))
-        x = x.view(n, v, c, t).permute(0, 2, 3, 1).contiguous(memory_format=torch.channels_last)
-        features = self.blocks(x).mean(dim=(2, 3))
-        return self.head(pool_persons(features, people))
+        return self.head(self.features(x))
 
 
-def _build(
-    channels: Sequence[int],
-    num_classes: int,
-    in_channels: int,
-    graph: SkeletonGraph | None,
-    num_joints: int | None,
-    edges: Iterable[Sequence[int]] | None,
-    center: int | None,
-    **kwargs,
-) -> STGCNPlusPlus:
-    return STGCNPlusPlus(
-        num_classes,
-        resolve_graph(graph, num_joints, edges, center),
-        in_channels=in_channels,
-        channels=channels,
-        **kwargs,
-    )
+@register_model("stgcnpp", family="skeleton", input=BodyFeatures(frames=64))
+def stgcnpp(*, num_classes: int, graph: GraphLike = None, **kwargs: Any) -> STGCNPlusPlus:
+    """ST-GCN++ (Duan et al. 2022), published size: 10 blocks, 64-128-256.
+
+    ``kwargs`` are :class:`STGCNPlusPlus`'s (``in_channels``, ``channels``, ``dropout``,
+    ``head_dropout``, ``stream``, ``score_channel``)."""
+    return STGCNPlusPlus(num_classes, resolve_graph(graph), **kwargs)
 
 
-@register_model(
-    "stgcnpp", family="skeleton", input=SkeletonInput(layout="body15", frames=64, channels=3)
-)
-def stgcnpp(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    graph: SkeletonGraph | None = None,
-    num_joints: int | None = None,
-    edges: Iterable[Sequence[int]] | None = None,
-    center: int | None = None,
-    channels: Sequence[int] = STGCNPP_CHANNELS,
-    dropout: float = 0.0,
-    head_dropout: float = 0.0,
-    stream: str = "joint",
-    score_channel: int | None = None,
-) -> STGCNPlusPlus:
-    """ST-GCN++ (Duan et al. 2022), published size: 10 blocks, 64-128-256."""
-    return _build(
-        channels,
-        num_classes,
-        in_channels,
-        graph,
-        num_joints,
-        edges,
-        center,
-        dropout=dropout,
-        head_dropout=head_dropout,
-        stream=stream,
-        score_channel=score_channel,
-    )
-
-
-@register_model(
-    "stgcnpp_lite", family="skeleton", input=SkeletonInput(layout="body15", frames=64, channels=3)
-)
-def stgcnpp_lite(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    graph: SkeletonGraph | None = None,
-    num_joints: int | None = None,
-    edges: Iterable[Sequence[int]] | None = None,
-    center: int | None = None,
-    channels: Sequence[int] = LITE_CHANNELS,
-    dropout: float = 0.0,
-    head_dropout: float = 0.0,
-    stream: str = "joint",
-    score_channel: int | None = None,
-) -> STGCNPlusPlus:
+@register_model("stgcnpp_lite", family="skeleton", input=BodyFeatures(frames=64))
+def stgcnpp_lite(*, num_classes: int, graph: GraphLike = None, **kwargs: Any) -> STGCNPlusPlus:
     """ST-GCN++ narrowed for the CPU: 6 blocks, 32-64-128, about a sixth of the FLOPs."""
-    return _build(
-        channels,
-        num_classes,
-        in_channels,
-        graph,
-        num_joints,
-        edges,
-        center,
-        dropout=dropout,
-        head_dropout=head_dropout,
-        stream=stream,
-        score_channel=score_channel,
-    )
+    kwargs.setdefault("channels", LITE_CHANNELS)
+    return STGCNPlusPlus(num_classes, resolve_graph(graph), **kwargs)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from actscope.errors import ModelError
+from actscope.models.graph import SkeletonGraph
 
 STREAMS = ("joint", "bone", "joint_motion", "bone_motion")
 
@@ -128,6 +129,65 @@ def pool_persons(features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     present = (x.detach().abs().sum(dim=(1, 2, 3)) > 0).to(features.dtype)  # (N, M)
     present = torch.where(present.sum(1, keepdim=True) > 0, present, torch.ones_like(present))
     return (features * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True)
+
+
+class JointBatchNorm(nn.BatchNorm1d):
+    """Batch norm of each joint's each channel over the batch and frames:
+    ``(B, C, T, V) -> (B, C, T, V)``, how the ST-GCN family normalises its input. (A
+    ``BatchNorm1d`` over ``C * V`` features, so its state-dict keys are a plain one's.)"""
+
+    def __init__(self, channels: int, joints: int) -> None:
+        super().__init__(channels * joints)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, t, v = x.shape
+        x = super().forward(x.permute(0, 3, 1, 2).reshape(b, v * c, t))
+        return x.view(b, v, c, t).permute(0, 2, 3, 1)
+
+
+def stack_blocks(
+    make: Callable[[int, int, int, bool], nn.Module], in_channels: int, widths: Sequence[int]
+) -> tuple[nn.Sequential, int]:
+    """Blocks ``make(in, out, stride, residual)`` of the given ``widths``, time halved
+    (stride 2) where the width grows and no residual on the first: the ST-GCN layout.
+    Returns the blocks and the last width."""
+    blocks = []
+    previous = in_channels
+    for i, width in enumerate(widths):
+        stride = 2 if i > 0 and width > previous else 1
+        blocks.append(make(previous, width, stride, i > 0))
+        previous = width
+    return nn.Sequential(*blocks), previous
+
+
+class BlockGraphNet(nn.Module):
+    """The frame of ST-GCN and ST-GCN++: the input ``stream``, batch norm per joint, a stack
+    of graph blocks (:func:`stack_blocks`) over every person ``(N*M, C, T, V)``, then the
+    mean over time and joints and over the people present. Subclasses give the blocks
+    (``make_block(in, out, stride, residual)``) and a head over :meth:`features`."""
+
+    def __init__(
+        self,
+        graph: SkeletonGraph,
+        in_channels: int,
+        widths: Sequence[int],
+        make_block: Callable[[int, int, int, bool], nn.Module],
+        stream: str = "joint",
+        score_channel: int | None = None,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.stream = StreamInput(stream, graph.parents, score_channel)
+        self.data_bn = JointBatchNorm(in_channels, graph.num_joints)
+        self.blocks, self.width = stack_blocks(make_block, in_channels, widths)
+        self.channels_last = channels_last
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M)`` -> ``(N, width)``."""
+        y = self.data_bn(fold_persons(self.stream(x)))
+        if self.channels_last:
+            y = y.contiguous(memory_format=torch.channels_last)
+        return pool_persons(self.blocks(y).mean(dim=(2, 3)), x)
 
 
 FUSIONS = ("mean", "product", "ensemble")

@@ -10,13 +10,14 @@ the bones). Input ``(N, C, T, V, M)``, output logits ``(N, num_classes)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from actscope.models.graph import SkeletonGraph, resolve_graph
-from actscope.models.registry import SkeletonInput, register_model
+from actscope.models.graph import GraphLike, SkeletonGraph, resolve_graph
+from actscope.models.registry import register_model
 from actscope.models.streams import (
     MultiStream,
     RandomAxisScale,
@@ -26,6 +27,7 @@ from actscope.models.streams import (
     multi_stream,
     pool_persons,
 )
+from actscope.pose.features import BodyFeatures
 
 TCN_CHANNELS = (128, 128, 256, 256)
 
@@ -77,44 +79,17 @@ class TemporalCNN(nn.Module):
         return self.head(pool_persons(features, people))
 
 
-@register_model(
-    "tcn", family="skeleton", input=SkeletonInput(layout="body15", frames=64, channels=3)
-)
-def tcn(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    graph: SkeletonGraph | None = None,
-    num_joints: int | None = None,
-    edges: Iterable[Sequence[int]] | None = None,
-    center: int | None = None,
-    channels: Sequence[int] = TCN_CHANNELS,
-    kernel_size: int = 5,
-    dropout: float = 0.3,
-    stream: str = "joint",
-    score_channel: int | None = None,
-    train_scale: Sequence[float] | None = None,
-) -> TemporalCNN:
+@register_model("tcn", family="skeleton", input=BodyFeatures(frames=64))
+def tcn(*, num_classes: int, graph: GraphLike = None, **kwargs: Any) -> TemporalCNN:
     """Plain 1D temporal CNN over joint positions and velocities: 4 conv layers, no graph.
 
-    ``train_scale=(low, high)`` scales each axis by a random factor in training
-    (:class:`~actscope.models.streams.RandomAxisScale`); off by default."""
-    return TemporalCNN(
-        num_classes,
-        resolve_graph(graph, num_joints, edges, center),
-        in_channels=in_channels,
-        channels=channels,
-        kernel_size=kernel_size,
-        dropout=dropout,
-        stream=stream,
-        score_channel=score_channel,
-        train_scale=train_scale,
-    )
+    ``kwargs`` are :class:`TemporalCNN`'s (``in_channels``, ``channels``, ``dropout``,
+    ``stream``, ``score_channel``, ``train_scale=(low, high)``: each axis scaled by a random
+    factor in training, :class:`~actscope.models.streams.RandomAxisScale`, off by default)."""
+    return TemporalCNN(num_classes, resolve_graph(graph), **kwargs)
 
 
-@register_model(
-    "tcn_ms", family="skeleton", input=SkeletonInput(layout="body15", frames=64, channels=3)
-)
+@register_model("tcn_ms", family="skeleton", input=BodyFeatures(frames=64))
 def tcn_ms(
     *,
     num_classes: int,

@@ -10,11 +10,15 @@ Inputs follow each weights enum's metadata: clip length and frame rate (``stride
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from torch import nn
 from torchvision.models import video as tv
 
-from actscope.models.kinetics import KINETICS400_CLASSES, KINETICS_TERMS, TORCHVISION_LICENCE
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.kinetics import KINETICS_TERMS, TORCHVISION_LICENCE, kinetics400_weights
+from actscope.models.registry import WeightsInfo, register_model
+from actscope.video.spec import ClipSpec
 from actscope.video.transforms import IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD
 
 _PORTED_MVIT = f"Apache-2.0 (PySlowFast weights, ported by torchvision); {KINETICS_TERMS}"
@@ -26,120 +30,72 @@ _PORTED_SWIN = (
 def _weights(enum_member, licence: str = TORCHVISION_LICENCE) -> WeightsInfo:
     meta = enum_member.meta
     top1 = meta["_metrics"]["Kinetics-400"]["acc@1"]
-    return WeightsInfo(
-        name=enum_member.name.lower().replace("_", "-"),
-        source=f"torchvision:{type(enum_member).__name__}.{enum_member.name}",
-        classes=KINETICS400_CLASSES,
-        licence=licence,
-        metrics={"acc@1": top1},
-        dataset="Kinetics-400",
+    return kinetics400_weights(
+        enum_member.name.lower().replace("_", "-"),
+        f"torchvision:{type(enum_member).__name__}.{enum_member.name}",
+        licence,
+        {"acc@1": top1},
     )
 
 
-_RESNET_INPUT = VideoInput(16, 2, 112, 128, KINETICS_MEAN, KINETICS_STD)
-_MVIT_INPUT = VideoInput(16, 4, 224, 256, (0.45, 0.45, 0.45), (0.225, 0.225, 0.225))
-_SWIN_INPUT = VideoInput(32, 2, 224, 256, IMAGENET_MEAN, IMAGENET_STD)
-
-
-@register_model(
-    "r3d_18",
-    family="cnn3d",
-    input=_RESNET_INPUT,
-    weights=(_weights(tv.R3D_18_Weights.KINETICS400_V1),),
+_RESNET_INPUT = ClipSpec(
+    frames=16, stride=2, size=112, resize=128, mean=KINETICS_MEAN, std=KINETICS_STD
 )
-def r3d_18(num_classes: int = 400) -> nn.Module:
-    """R3D-18: 3D ResNet-18 (torchvision)."""
-    return tv.r3d_18(num_classes=num_classes)
-
-
-@register_model(
-    "mc3_18",
-    family="cnn3d",
-    input=_RESNET_INPUT,
-    weights=(_weights(tv.MC3_18_Weights.KINETICS400_V1),),
+_MVIT_INPUT = ClipSpec(
+    frames=16, stride=4, size=224, resize=256, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225)
 )
-def mc3_18(num_classes: int = 400) -> nn.Module:
-    """MC3-18: mixed 3D/2D convolution ResNet-18 (torchvision)."""
-    return tv.mc3_18(num_classes=num_classes)
-
-
-@register_model(
-    "r2plus1d_18",
-    family="cnn3d",
-    input=_RESNET_INPUT,
-    weights=(_weights(tv.R2Plus1D_18_Weights.KINETICS400_V1),),
+_SWIN_INPUT = ClipSpec(
+    frames=32, stride=2, size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD
 )
-def r2plus1d_18(num_classes: int = 400) -> nn.Module:
-    """R(2+1)D-18: factorised spatial/temporal convolution ResNet-18 (torchvision)."""
-    return tv.r2plus1d_18(num_classes=num_classes)
+
+
+def _builder(make: Callable[..., nn.Module], summary: str) -> Callable[..., nn.Module]:
+    """A registry builder for torchvision's ``make``: ``num_classes`` (default 400, the
+    Kinetics classes of its weights) and any keyword argument ``make`` takes (``dropout``,
+    ...); docstring ``summary``."""
+
+    def build(num_classes: int = 400, **kwargs: Any) -> nn.Module:
+        return make(num_classes=num_classes, **kwargs)
+
+    build.__name__ = build.__qualname__ = make.__name__
+    build.__doc__ = summary
+    return build
 
 
 # torchvision evaluates S3D on 128-frame clips at 15 fps, resized to 256x256 (not keeping
 # the aspect ratio) and centre-cropped to 224.
-@register_model(
-    "s3d",
-    family="cnn3d",
-    input=VideoInput(128, 2, 224, 256, KINETICS_MEAN, KINETICS_STD),
-    weights=(_weights(tv.S3D_Weights.KINETICS400_V1),),
+_S3D_INPUT = ClipSpec(
+    frames=128, stride=2, size=224, resize=256, mean=KINETICS_MEAN, std=KINETICS_STD
 )
-def s3d(num_classes: int = 400, dropout: float = 0.2) -> nn.Module:
-    """S3D: separable 3D Inception network (torchvision)."""
-    return tv.s3d(num_classes=num_classes, dropout=dropout)
 
+# name, family, input, weights, torchvision builder, summary
+_MODELS = (
+    ("r3d_18", "cnn3d", _RESNET_INPUT, (_weights(tv.R3D_18_Weights.KINETICS400_V1),),
+     tv.r3d_18, "R3D-18: 3D ResNet-18 (torchvision)."),
+    ("mc3_18", "cnn3d", _RESNET_INPUT, (_weights(tv.MC3_18_Weights.KINETICS400_V1),),
+     tv.mc3_18, "MC3-18: mixed 3D/2D convolution ResNet-18 (torchvision)."),
+    ("r2plus1d_18", "cnn3d", _RESNET_INPUT, (_weights(tv.R2Plus1D_18_Weights.KINETICS400_V1),),
+     tv.r2plus1d_18,
+     "R(2+1)D-18: factorised spatial/temporal convolution ResNet-18 (torchvision)."),
+    ("s3d", "cnn3d", _S3D_INPUT, (_weights(tv.S3D_Weights.KINETICS400_V1),),
+     tv.s3d, "S3D: separable 3D Inception network (torchvision)."),
+    ("mvit_v1_b", "transformer", _MVIT_INPUT,
+     (_weights(tv.MViT_V1_B_Weights.KINETICS400_V1, _PORTED_MVIT),), tv.mvit_v1_b,
+     "MViT-B v1: multiscale vision transformer; input fixed at 16 x 224 x 224 (torchvision)."),
+    ("mvit_v2_s", "transformer", _MVIT_INPUT,
+     (_weights(tv.MViT_V2_S_Weights.KINETICS400_V1, _PORTED_MVIT),), tv.mvit_v2_s,
+     "MViT-S v2: multiscale vision transformer; input fixed at 16 x 224 x 224 (torchvision)."),
+    ("swin3d_t", "transformer", _SWIN_INPUT,
+     (_weights(tv.Swin3D_T_Weights.KINETICS400_V1, _PORTED_SWIN),), tv.swin3d_t,
+     "Video Swin-T: shifted-window video transformer (torchvision)."),
+    ("swin3d_s", "transformer", _SWIN_INPUT,
+     (_weights(tv.Swin3D_S_Weights.KINETICS400_V1, _PORTED_SWIN),), tv.swin3d_s,
+     "Video Swin-S: shifted-window video transformer (torchvision)."),
+    ("swin3d_b", "transformer", _SWIN_INPUT,
+     (_weights(tv.Swin3D_B_Weights.KINETICS400_V1, _PORTED_SWIN),
+      _weights(tv.Swin3D_B_Weights.KINETICS400_IMAGENET22K_V1, _PORTED_SWIN)), tv.swin3d_b,
+     "Video Swin-B: shifted-window video transformer (torchvision)."),
+)  # fmt: skip
 
-@register_model(
-    "mvit_v1_b",
-    family="transformer",
-    input=_MVIT_INPUT,
-    weights=(_weights(tv.MViT_V1_B_Weights.KINETICS400_V1, _PORTED_MVIT),),
-)
-def mvit_v1_b(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
-    """MViT-B v1: multiscale vision transformer; input fixed at 16 x 224 x 224 (torchvision)."""
-    return tv.mvit_v1_b(num_classes=num_classes, dropout=dropout)
-
-
-@register_model(
-    "mvit_v2_s",
-    family="transformer",
-    input=_MVIT_INPUT,
-    weights=(_weights(tv.MViT_V2_S_Weights.KINETICS400_V1, _PORTED_MVIT),),
-)
-def mvit_v2_s(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
-    """MViT-S v2: multiscale vision transformer; input fixed at 16 x 224 x 224 (torchvision)."""
-    return tv.mvit_v2_s(num_classes=num_classes, dropout=dropout)
-
-
-@register_model(
-    "swin3d_t",
-    family="transformer",
-    input=_SWIN_INPUT,
-    weights=(_weights(tv.Swin3D_T_Weights.KINETICS400_V1, _PORTED_SWIN),),
-)
-def swin3d_t(num_classes: int = 400, dropout: float = 0.0) -> nn.Module:
-    """Video Swin-T: shifted-window video transformer (torchvision)."""
-    return tv.swin3d_t(num_classes=num_classes, dropout=dropout)
-
-
-@register_model(
-    "swin3d_s",
-    family="transformer",
-    input=_SWIN_INPUT,
-    weights=(_weights(tv.Swin3D_S_Weights.KINETICS400_V1, _PORTED_SWIN),),
-)
-def swin3d_s(num_classes: int = 400, dropout: float = 0.0) -> nn.Module:
-    """Video Swin-S: shifted-window video transformer (torchvision)."""
-    return tv.swin3d_s(num_classes=num_classes, dropout=dropout)
-
-
-@register_model(
-    "swin3d_b",
-    family="transformer",
-    input=_SWIN_INPUT,
-    weights=(
-        _weights(tv.Swin3D_B_Weights.KINETICS400_V1, _PORTED_SWIN),
-        _weights(tv.Swin3D_B_Weights.KINETICS400_IMAGENET22K_V1, _PORTED_SWIN),
-    ),
-)
-def swin3d_b(num_classes: int = 400, dropout: float = 0.0) -> nn.Module:
-    """Video Swin-B: shifted-window video transformer (torchvision)."""
-    return tv.swin3d_b(num_classes=num_classes, dropout=dropout)
+for _name, _family, _input, _known, _make, _summary in _MODELS:
+    register_model(_name, family=_family, input=_input, weights=_known)(_builder(_make, _summary))

@@ -15,8 +15,9 @@ from torch import nn
 from torchvision.models import resnet50
 
 from actscope.errors import ModelError
-from actscope.models.kinetics import KINETICS400_CLASSES, TSM_LICENCE
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.kinetics import TSM_LICENCE, kinetics400_weights
+from actscope.models.registry import register_model
+from actscope.video.spec import ClipSpec
 from actscope.video.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -106,7 +107,15 @@ def _resnet50_backbone() -> nn.Module:
 
 # TSN-style input: 8 frames, one from each of 8 equal segments of the video; short side 256,
 # 224 crop, ImageNet normalisation (the official test_models.py).
-TSM_INPUT = VideoInput(8, 8, 224, 256, IMAGENET_MEAN, IMAGENET_STD, sampling="segments")
+TSM_INPUT = ClipSpec(
+    frames=8,
+    stride=8,
+    size=224,
+    resize=256,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    sampling="segments",
+)
 _TSM_URL = "url:https://file.lzhu.me/projects/tsm/models/"
 
 
@@ -115,13 +124,11 @@ _TSM_URL = "url:https://file.lzhu.me/projects/tsm/models/"
     family="cnn2d",
     input=TSM_INPUT,
     weights=(
-        WeightsInfo(
-            name="kinetics400-tsm-repo",
-            source=_TSM_URL + "TSM_kinetics_RGB_resnet50_avg_segment5_e50.pth",
-            classes=KINETICS400_CLASSES,
-            licence=TSM_LICENCE,
-            metrics={"acc@1 (8 frames, 1 crop)": 68.8},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-tsm-repo",
+            _TSM_URL + "TSM_kinetics_RGB_resnet50_avg_segment5_e50.pth",
+            TSM_LICENCE,
+            {"acc@1 (8 frames, 1 crop)": 68.8},
         ),
     ),
 )
@@ -142,13 +149,11 @@ def tsn_r50(num_classes: int = 400, num_frames: int = 8, dropout: float = 0.5) -
     family="cnn2d",
     input=TSM_INPUT,
     weights=(
-        WeightsInfo(
-            name="kinetics400-tsm-repo",
-            source=_TSM_URL + "TSM_kinetics_RGB_resnet50_shift8_blockres_avg_segment8_e50.pth",
-            classes=KINETICS400_CLASSES,
-            licence=TSM_LICENCE,
-            metrics={"acc@1 (8 frames, 1 crop)": 71.2},
-            dataset="Kinetics-400",
+        kinetics400_weights(
+            "kinetics400-tsm-repo",
+            _TSM_URL + "TSM_kinetics_RGB_resnet50_shift8_blockres_avg_segment8_e50.pth",
+            TSM_LICENCE,
+            {"acc@1 (8 frames, 1 crop)": 71.2},
         ),
     ),
 )

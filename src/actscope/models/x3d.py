@@ -12,12 +12,15 @@ Parameter counts (Kinetics-400 head, 400 classes) published: X3D-XS/S/M 3.79 M, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-from actscope.models.kinetics import KINETICS400_CLASSES, PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE
+from actscope.models.kinetics import PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE, kinetics400_weights
 from actscope.models.layers import Bottleneck3d, batch_norm, round_repeats, round_width
-from actscope.models.registry import VideoInput, WeightsInfo, register_model
+from actscope.models.registry import WeightsInfo, register_model
+from actscope.video.spec import ClipSpec
 
 X3D_MEAN = (0.45, 0.45, 0.45)
 X3D_STD = (0.225, 0.225, 0.225)
@@ -122,72 +125,51 @@ class X3D(nn.Module):
 
 
 def _weights(size: str, slowfast_top1: float, ptv_top1: float | None) -> tuple[WeightsInfo, ...]:
-    pyslowfast = WeightsInfo(
-        name="kinetics400-pyslowfast",
-        source=f"url:https://dl.fbaipublicfiles.com/pyslowfast/x3d_models/x3d_{size}.pyth",
-        classes=KINETICS400_CLASSES,
-        licence=PYSLOWFAST_LICENCE,
-        metrics={"acc@1 (10-view)": slowfast_top1},
-        dataset="Kinetics-400",
+    pyslowfast = kinetics400_weights(
+        "kinetics400-pyslowfast",
+        f"url:https://dl.fbaipublicfiles.com/pyslowfast/x3d_models/x3d_{size}.pyth",
+        PYSLOWFAST_LICENCE,
+        {"acc@1 (10-view)": slowfast_top1},
     )
     if ptv_top1 is None:
         return (pyslowfast,)
-    pytorchvideo = WeightsInfo(
-        name="kinetics400-pytorchvideo",
-        source=(
+    pytorchvideo = kinetics400_weights(
+        "kinetics400-pytorchvideo",
+        (
             "url:https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/"
             f"X3D_{size.upper()}.pyth"
         ),
-        classes=KINETICS400_CLASSES,
-        licence=PYTORCHVIDEO_LICENCE,
-        metrics={"acc@1 (PyTorchVideo)": ptv_top1},
-        dataset="Kinetics-400",
+        PYTORCHVIDEO_LICENCE,
+        {"acc@1 (PyTorchVideo)": ptv_top1},
     )
     return (pyslowfast, pytorchvideo)
+
+
+def _builder(size: str, depth_factor: float, summary: str) -> Callable[..., X3D]:
+    def build(num_classes: int = 400, dropout: float = 0.5) -> X3D:
+        return X3D(num_classes, depth_factor=depth_factor, dropout=dropout)
+
+    build.__name__ = build.__qualname__ = f"x3d_{size}"
+    build.__doc__ = summary
+    return build
 
 
 # Inputs from PySlowFast's configs/Kinetics/X3D_*.yaml: frames x sampling stride and the
 # single-crop test size (short side resized to the crop size); accuracies from its MODEL_ZOO.md
 # (10 clips x 1 crop) and PyTorchVideo's model zoo table.
-@register_model(
-    "x3d_xs",
-    family="cnn3d",
-    input=VideoInput(4, 12, 160, 160, X3D_MEAN, X3D_STD),
-    weights=_weights("xs", 68.7, 69.12),
+# size, frames, stride, crop, depth factor, acc@1 PySlowFast, acc@1 PyTorchVideo, summary
+_SIZES = (
+    ("xs", 4, 12, 160, 2.2, 68.7, 69.12, "X3D-XS: 4 frames, 3.8 M parameters."),
+    ("s", 13, 6, 160, 2.2, 73.1, 73.33, "X3D-S: 13 frames, 3.8 M parameters."),
+    ("m", 16, 5, 224, 2.2, 75.1, 75.94, "X3D-M: 16 frames, 3.8 M parameters."),
+    ("l", 16, 5, 312, 5.0, 76.9, None, "X3D-L: 16 frames, 6.2 M parameters."),
 )
-def x3d_xs(num_classes: int = 400, dropout: float = 0.5) -> X3D:
-    """X3D-XS: 4 frames, 3.8 M parameters."""
-    return X3D(num_classes, depth_factor=2.2, dropout=dropout)
-
-
-@register_model(
-    "x3d_s",
-    family="cnn3d",
-    input=VideoInput(13, 6, 160, 160, X3D_MEAN, X3D_STD),
-    weights=_weights("s", 73.1, 73.33),
-)
-def x3d_s(num_classes: int = 400, dropout: float = 0.5) -> X3D:
-    """X3D-S: 13 frames, 3.8 M parameters."""
-    return X3D(num_classes, depth_factor=2.2, dropout=dropout)
-
-
-@register_model(
-    "x3d_m",
-    family="cnn3d",
-    input=VideoInput(16, 5, 224, 224, X3D_MEAN, X3D_STD),
-    weights=_weights("m", 75.1, 75.94),
-)
-def x3d_m(num_classes: int = 400, dropout: float = 0.5) -> X3D:
-    """X3D-M: 16 frames, 3.8 M parameters."""
-    return X3D(num_classes, depth_factor=2.2, dropout=dropout)
-
-
-@register_model(
-    "x3d_l",
-    family="cnn3d",
-    input=VideoInput(16, 5, 312, 312, X3D_MEAN, X3D_STD),
-    weights=_weights("l", 76.9, None),
-)
-def x3d_l(num_classes: int = 400, dropout: float = 0.5) -> X3D:
-    """X3D-L: 16 frames, 6.2 M parameters."""
-    return X3D(num_classes, depth_factor=5.0, dropout=dropout)
+for _size, _frames, _stride, _crop, _depth, _top1, _ptv_top1, _summary in _SIZES:
+    register_model(
+        f"x3d_{_size}",
+        family="cnn3d",
+        input=ClipSpec(
+            frames=_frames, stride=_stride, size=_crop, resize=_crop, mean=X3D_MEAN, std=X3D_STD
+        ),
+        weights=_weights(_size, _top1, _ptv_top1),
+    )(_builder(_size, _depth, _summary))

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actscope.errors import ActscopeError, PoseError
+from actscope.files import is_video_name
 from actscope.pose.estimate import (
     DEFAULT_WORK_SIZE,
     PoseEstimator,
     PoseFrame,
     PoseTrack,
-    default_workers,
+    default_estimators,
     extract_poses,
 )
 from actscope.pose.skeleton import load_skeletons
@@ -27,9 +28,6 @@ from actscope.video import Frame
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
-)
 DEFAULT_CACHE_NAME = "poses"
 
 
@@ -41,7 +39,7 @@ def find_videos(root: str | os.PathLike, exclude: Path | None = None) -> list[Pa
     skip = exclude.resolve() if exclude is not None else None
     found = []
     for path in folder.rglob("*"):
-        if path.suffix.lower() not in VIDEO_SUFFIXES or not path.is_file():
+        if not is_video_name(path) or not path.is_file():
             continue
         if skip is not None and skip in path.resolve().parents:
             continue
@@ -112,9 +110,7 @@ def extract_folder(
         return report
     owned: list[PoseEstimator] = []
     if estimators is None:
-        from actscope.pose.mediapipe_backend import MediaPipePose
-
-        owned = estimators = [MediaPipePose() for _ in range(workers or default_workers())]
+        owned = estimators = default_estimators(workers)
     try:
         for index, video in enumerate(todo):
             if on_video is not None:

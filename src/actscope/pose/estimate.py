@@ -14,14 +14,15 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TypeVar
 
 import numpy as np
 
 from actscope.errors import PoseError
+from actscope.pose.estimator import Estimators, PoseEstimator, PoseFrame
 from actscope.pose.layouts import get_layout
 from actscope.pose.skeleton import Skeleton, load_skeletons, save_skeletons
 from actscope.video import Frame, VideoInfo, iter_video_frames, probe
@@ -31,51 +32,6 @@ log = logging.getLogger(__name__)
 DEFAULT_WORK_SIZE = 480
 """Frames whose short side is longer are decoded at this short side (pixels) for speed;
 keypoints are still reported in the video's own pixels."""
-
-
-@dataclass
-class PoseFrame:
-    """People found in one image.
-
-    ``keypoints`` ``(P, V, 2)`` in pixels of that image (x right, y down); ``scores``
-    ``(P, V)`` in [0, 1]; ``world`` ``(P, V, 3)`` in metres in the estimator's world axes and
-    ``world_scores`` ``(P, V)``, or ``None`` when the estimator gives no 3D. P may be 0.
-    """
-
-    keypoints: np.ndarray
-    scores: np.ndarray
-    world: np.ndarray | None = None
-    world_scores: np.ndarray | None = None
-
-    @property
-    def num_people(self) -> int:
-        return len(self.keypoints)
-
-
-@runtime_checkable
-class PoseEstimator(Protocol):
-    """What :func:`extract_poses` needs from a pose estimator.
-
-    ``layout`` names the joint layout of its keypoints; ``has_world`` says whether it gives
-    3D world keypoints. Estimators that return several people must keep each person in the
-    same slot from frame to frame (slot ``p`` becomes person ``p`` of the track).
-    """
-
-    name: str
-    layout: str
-    has_world: bool
-
-    def estimate(self, image: np.ndarray) -> PoseFrame:
-        """People in ``image`` (RGB uint8 ``(H, W, 3)``), frames given in temporal order."""
-        ...
-
-    def reset(self) -> None:
-        """Forget tracking state before a new video."""
-        ...
-
-    def close(self) -> None:
-        """Release the estimator's resources."""
-        ...
 
 
 @dataclass
@@ -116,9 +72,6 @@ def work_short_side(info: VideoInfo, work_size: int | None) -> int | None:
     if work_size is None or min(info.width, info.height) <= work_size:
         return None
     return work_size
-
-
-Estimators = PoseEstimator | Sequence[PoseEstimator]
 
 
 def iter_poses(
@@ -213,6 +166,14 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def default_estimators(workers: int | None = None) -> list[PoseEstimator]:
+    """``workers`` (default :func:`default_workers`) new MediaPipe estimators; the caller
+    closes them."""
+    from actscope.pose.mediapipe_backend import MediaPipePose
+
+    return [MediaPipePose() for _ in range(workers or default_workers())]
+
+
 def extract_poses(
     video: str | os.PathLike,
     estimator: Estimators | None = None,
@@ -233,10 +194,7 @@ def extract_poses(
     """
     owned: list[PoseEstimator] = []
     if estimator is None:
-        from actscope.pose.mediapipe_backend import MediaPipePose
-
-        owned = [MediaPipePose() for _ in range(workers or default_workers())]
-        estimator = owned
+        owned = estimator = default_estimators(workers)
     elif workers not in (None, 1) and isinstance(estimator, PoseEstimator):
         raise PoseError("workers > 1 needs a list of estimators, one per worker")
     first = estimator if isinstance(estimator, PoseEstimator) else estimator[0]

@@ -29,13 +29,15 @@ sharing the form with other sources matters less than keeping what the sensor gi
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 
-from actscope.errors import PoseError
+from actscope.errors import ConfigError, PoseError
 from actscope.pose.convert import normalize as normalize_skeleton
 from actscope.pose.convert import to_body15
 from actscope.pose.layouts import BODY15, get_layout
@@ -51,7 +53,9 @@ LIMB_BONES = tuple(
 
 @dataclass(frozen=True)
 class BodyFeatures:
-    """Skeleton -> model input ``(dims + 1, frames, 15, persons)`` float32.
+    """Skeleton -> model input ``(dims + 1, frames, V, persons)`` float32: the typed input
+    spec of every skeleton model (the registry's defaults, what a checkpoint stores, what
+    inference reads back).
 
     ``dims`` 2 or 3 coordinates, then the score channel (0 for a missing joint, whose
     coordinates are 0). The ``persons`` most present people are kept, zero-padded. A joint
@@ -59,8 +63,12 @@ class BodyFeatures:
     joints they cannot see (legs out of the picture), with a low score. ``use_scores=False``
     scores every placed joint 1: for sources whose scores are tracking flags rather than
     visibility (MSR Action3D's are 0 for 29% of joints that it still places well), since
-    models treat a joint scored 0 as missing.
+    models treat a joint scored 0 as missing. ``window_seconds`` is how long the clips the
+    model was trained on typically last: the window that detection and live recognition
+    slide over longer recordings.
     """
+
+    kind: ClassVar[str] = "skeleton"
 
     dims: Literal[2, 3] = 2
     frames: int = 48
@@ -70,28 +78,60 @@ class BodyFeatures:
     normalize: Literal["limb", "torso"] = "limb"
     fps: float = 0.0  # 0: the whole sequence stretched over ``frames``
     use_scores: bool = True
+    window_seconds: float = 2.5
 
     def __post_init__(self) -> None:
+        if self.dims not in (2, 3):
+            raise PoseError(f"dims must be 2 or 3, got {self.dims!r}")
+        if self.frames < 2 or self.persons < 1 or self.window_seconds <= 0:
+            raise PoseError(
+                f"frames={self.frames}, persons={self.persons}, "
+                f"window_seconds={self.window_seconds}: need at least 2 frames, 1 person and "
+                "a positive window"
+            )
         if self.normalize not in ("limb", "torso"):
             raise PoseError(f"normalize must be 'limb' or 'torso', got {self.normalize!r}")
         if self.layout != BODY15.name and self.normalize != "torso":
             raise PoseError(f"layout {self.layout!r} needs normalize='torso' (limb is body15's)")
         get_layout(self.layout)  # fails clearly on an unknown name
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values with ``kind: "skeleton"``, as checkpoints store it."""
+        return {"kind": self.kind, **asdict(self)}
+
     @classmethod
-    def from_spec(cls, spec: dict) -> BodyFeatures:
-        """The features a checkpoint's input spec describes (specs written before
-        ``min_score`` existed mean 0: every placed joint counts)."""
-        return cls(
-            dims=int(spec.get("dims", 2)),
-            frames=int(spec.get("frames", 48)),
-            persons=int(spec.get("persons", 1)),
-            min_score=float(spec.get("min_score", 0.0)),
-            layout=str(spec.get("layout", BODY15.name)),
-            normalize=spec.get("normalize", "limb"),
-            fps=float(spec.get("fps", 0.0)),
-            use_scores=bool(spec.get("use_scores", True)),
-        )
+    def from_dict(cls, values: Mapping[str, Any]) -> BodyFeatures:
+        """Inverse of :meth:`to_dict` (keys left out take their defaults); also reads a
+        training run's ``data.options``. An unknown key or a value of the wrong type is a
+        :class:`~actscope.errors.ConfigError`."""
+        types = {"dims": int, "frames": int, "persons": int, "min_score": float, "fps": float}
+        types |= {"layout": str, "normalize": str, "use_scores": bool, "window_seconds": float}
+        fields = {k: v for k, v in values.items() if k != "kind"}
+        unknown = set(fields) - set(types)
+        if unknown:
+            raise ConfigError(
+                f"unknown skeleton input option(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(types)}"
+            )
+        typed = {}
+        for key, value in fields.items():
+            convert = types[key]
+            if convert is bool and not isinstance(value, bool):
+                raise ConfigError(f"skeleton input option {key} must be true or false: {value!r}")
+            try:
+                typed[key] = convert(value)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"skeleton input option {key} must be a {convert.__name__}, got {value!r}"
+                ) from None
+        try:
+            return cls(**typed)
+        except PoseError as exc:
+            raise ConfigError(f"skeleton input: {exc}") from None
+
+    def replace(self, **changes: Any) -> BodyFeatures:
+        """A copy with some fields changed (checked again)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def channels(self) -> int:
@@ -100,9 +140,6 @@ class BodyFeatures:
     @property
     def num_joints(self) -> int:
         return get_layout(self.layout).num_joints
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
         if self.normalize == "torso":

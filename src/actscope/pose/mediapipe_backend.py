@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from actscope.errors import PoseError
-from actscope.pose.estimate import PoseFrame
+from actscope.pose.estimator import PoseFrame
 from actscope.pose.layouts import MEDIAPIPE33
 
 _JOINTS = MEDIAPIPE33.num_joints

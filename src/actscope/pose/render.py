@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from actscope.errors import PoseError
-from actscope.pose._files import atomic_path
+from actscope.files import atomic_path
 from actscope.pose.convert import canonical_coords
 from actscope.pose.layouts import BODY15, Layout, get_layout
 from actscope.pose.skeleton import Skeleton

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from actscope.errors import PoseError
-from actscope.pose._files import atomic_path
+from actscope.files import atomic_path
 from actscope.pose.layouts import Layout, get_layout
 
 if TYPE_CHECKING:
@@ -278,13 +278,33 @@ def load_skeletons(path: str | os.PathLike) -> dict[str, Skeleton]:
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise PoseError(f"{name}: no such skeleton file; check the path")
+    expected = "a .npz that `actscope pose` or Skeleton.save writes"
     try:
-        with np.load(name, allow_pickle=False) as data:
+        loaded = np.load(name, allow_pickle=False)
+    except ValueError:
+        with open(name, "rb") as handle:
+            pickled = handle.read(1) == b"\x80"  # the opcode every binary pickle starts with
+        what = "a Python pickle, which is never loaded" if pickled else "not .npz data"
+        raise PoseError(f"{name}: not a skeleton file ({what}); give {expected}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise PoseError(
+            f"{name}: not a readable skeleton file ({exc}); give {expected}, or re-extract "
+            "the poses"
+        ) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise PoseError(f"{name}: a single .npy array, not a skeleton file; give {expected}")
+    try:
+        with loaded as data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        reason = (
+            "it holds Python objects, which are never loaded"
+            if "allow_pickle" in str(exc)
+            else str(exc)
+        )
         raise PoseError(
-            f"{name}: not a readable .npz skeleton file ({exc}); re-extract the poses"
-        ) from exc
+            f"{name}: not a readable skeleton file ({reason}); give {expected}"
+        ) from None
     if "format" not in arrays or str(arrays["format"]) != FORMAT:
         raise PoseError(f"{name}: not an actscope skeleton file (no {FORMAT!r} format tag)")
     version = int(arrays["version"]) if "version" in arrays else -1

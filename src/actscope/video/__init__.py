@@ -8,10 +8,12 @@ knows about poses or models. Transforms to model input live in
 from actscope.video.info import VideoInfo, probe
 from actscope.video.reader import Clip, Frame, iter_video_frames, read_video
 from actscope.video.sampling import DenseSampler, MultiViewSampler, UniformSampler
+from actscope.video.spec import ClipSpec
 from actscope.video.streaming import Window, stream_windows
 
 __all__ = [
     "Clip",
+    "ClipSpec",
     "DenseSampler",
     "Frame",
     "MultiViewSampler",

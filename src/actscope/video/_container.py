@@ -6,7 +6,9 @@ functions of that package, never through PyAV directly.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from actscope.errors import (
     VideoError,
     VideoNotFoundError,
 )
+from actscope.files import is_video_name
 
 Source = str | os.PathLike
 
@@ -36,21 +39,6 @@ _CONTAINER_MAGIC = (
     (0, b"\x00\x00\x01\xba"),  # MPEG program stream
     (0, b"\x47"),  # MPEG transport stream sync byte (weak; only with a video suffix)
 )
-_VIDEO_SUFFIXES = {
-    ".mp4",
-    ".m4v",
-    ".mov",
-    ".avi",
-    ".mkv",
-    ".webm",
-    ".flv",
-    ".ts",
-    ".mpg",
-    ".mpeg",
-    ".3gp",
-    ".ogv",
-    ".wmv",
-}
 
 
 def is_url(source: Source) -> bool:
@@ -64,20 +52,48 @@ def _looks_like_video_container(path: str) -> bool:
             head = handle.read(16)
     except OSError:
         return False
-    suffix = os.path.splitext(path)[1].lower()
     for offset, magic in _CONTAINER_MAGIC:
         if head[offset : offset + len(magic)] == magic:
-            return magic != b"\x47" or suffix in _VIDEO_SUFFIXES
+            return magic != b"\x47" or is_video_name(path)
     return False
 
 
 def _check_local_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise VideoNotFoundError(f"{path}: no such file; check the path")
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise VideoError(
+                f"{path}: a symbolic link that points back to itself (a loop); fix the link"
+            ) from None
+        if not os.path.lexists(path):
+            raise VideoNotFoundError(f"{path}: no such file; check the path") from None
+        if os.path.islink(path):
+            raise VideoNotFoundError(
+                f"{path}: a symbolic link to a file that does not exist; fix the link"
+            ) from None
+        raise VideoError(
+            f"{path}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
     if os.path.isdir(path):
         raise NotAVideoError(f"{path}: is a directory, not a video file")
     if os.path.getsize(path) == 0:
         raise NotAVideoError(f"{path}: the file is empty (0 bytes); re-copy or re-export it")
+
+
+@contextmanager
+def _ffmpeg_errors_in_exceptions() -> Iterator[None]:
+    """While opening, let FFmpeg's error log reach PyAV, which then appends the last error
+    line to the exception it raises (PyAV keeps FFmpeg's log off by default)."""
+    import av.logging
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=False):  # collected here instead of printed
+            yield
+    finally:
+        av.logging.set_level(level)
 
 
 @contextmanager
@@ -92,7 +108,8 @@ def open_input(
     if not is_url(name):
         _check_local_file(name)
     try:
-        container = av.open(name, mode="r", timeout=timeout if is_url(name) else None)
+        with _ffmpeg_errors_in_exceptions():
+            container = av.open(name, mode="r", timeout=timeout if is_url(name) else None)
     except av.error.FileNotFoundError as exc:
         raise VideoNotFoundError(f"{name}: no such file; check the path") from exc
     except av.error.InvalidDataError as exc:
@@ -105,11 +122,22 @@ def open_input(
             f"{name}: not a video file FFmpeg recognises; give a video such as .mp4, .avi or .mkv"
         ) from exc
     except (av.error.FFmpegError, OSError) as exc:
-        raise VideoError(f"{name}: cannot open ({exc.__class__.__name__}: {exc})") from exc
+        raise VideoError(
+            f"{name}: FFmpeg cannot open it ({_ffmpeg_reason(exc)}); the file is damaged, or "
+            "not a video this FFmpeg can read"
+        ) from exc
     try:
         yield container
     finally:
         container.close()
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    """What FFmpeg said: the last error it logged (e.g. "Picture size 60000x60000 is
+    invalid") rather than the bare error code it returned (there: "Device or resource
+    busy")."""
+    logged = re.search(r"last error log: \[[^\]]*\] (.+)$", str(exc).strip())
+    return logged.group(1).strip() if logged else getattr(exc, "strerror", None) or str(exc)
 
 
 # FFmpeg demuxers that turn text files into "video" (ANSI art renderers).

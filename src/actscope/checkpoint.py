@@ -6,35 +6,41 @@ A checkpoint is a dict of plain values (tensors, numbers, strings, lists, dicts)
 - ``model``: ``{"name": registry name, "kwargs": builder keyword arguments}``;
 - ``state_dict``: the model's tensors (on the CPU);
 - ``class_names``: the label of each output, in order;
-- ``input``: what the model takes, e.g. ``{"layout": "coco17", "frames": 64, ...}``;
+- ``input``: what the model takes, its typed input spec as a dict
+  (:meth:`~actscope.pose.features.BodyFeatures.to_dict` or
+  :meth:`~actscope.video.spec.ClipSpec.to_dict`; read back with
+  :func:`~actscope.models.registry.input_from_dict`);
 - ``normalization``: how the training data was normalised (free-form dict);
 - ``config``: the run's :class:`~actscope.engine.config.TrainConfig` as a dict;
 - ``metrics``: the last evaluated epoch's metrics line;
 - ``train_state`` (``last.pt`` only): optimizer, scheduler, scaler, counters, RNG states and
   early-stopping state, everything :func:`actscope.engine.train` needs to resume exactly.
+
+Files written by earlier versions still load: :func:`load_checkpoint` brings what they hold
+up to date (:func:`upgrade`), so the rest of the package reads one form only.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import tempfile
+import warnings
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from actscope.errors import ModelError
+from actscope.errors import ForeignCheckpointError, ModelError
+from actscope.files import atomic_open
+
+if TYPE_CHECKING:
+    from actscope.models.registry import InputSpec
 
 FORMAT = "actscope.checkpoint"
 VERSION = 1
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def make_checkpoint(
@@ -43,7 +49,7 @@ def make_checkpoint(
     model_name: str,
     model_kwargs: Mapping[str, Any],
     class_names: Sequence[str],
-    input_spec: Mapping[str, Any] | None = None,
+    input_spec: InputSpec | None = None,
     normalization: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
@@ -56,7 +62,7 @@ def make_checkpoint(
         "version": VERSION,
         "model": {"name": model_name, "kwargs": plain(dict(model_kwargs))},
         "class_names": [str(c) for c in class_names],
-        "input": plain(dict(input_spec or {})),
+        "input": plain(input_spec.to_dict()) if input_spec is not None else {},
         "normalization": plain(dict(normalization or {})),
         "config": plain(dict(config or {})),
         "metrics": plain(dict(metrics or {})),
@@ -70,7 +76,7 @@ def make_checkpoint(
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | Path) -> Path:
     """Write ``checkpoint`` to ``path`` atomically: a reader sees the old file or the new one."""
     path = Path(path)
-    with _atomic_file(path) as handle:
+    with atomic_open(path) as handle:
         torch.save(dict(checkpoint), handle)
     return path
 
@@ -81,21 +87,64 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     Raises :class:`ModelError` in one line when the file is missing, truncated, not a
     checkpoint, or holds objects other than plain values.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"checkpoint {path} does not exist")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        raise ModelError(f"{path} is not a readable checkpoint: {_load_failure(exc)}") from None
+    checkpoint = safe_load(path, map_location)
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise ModelError(f"{path} is a torch file but not an actscope checkpoint")
+        raise ForeignCheckpointError(f"{path} is a torch file but not an actscope checkpoint")
     if checkpoint.get("version", 0) > VERSION:
         raise ModelError(
             f"{path} was written by a newer actscope (checkpoint version "
             f"{checkpoint['version']} > {VERSION}); upgrade actscope"
         )
-    return checkpoint
+    return upgrade(checkpoint)
+
+
+def safe_load(
+    path: str | Path, map_location: str | torch.device = "cpu", allowed: Sequence[Any] = ()
+) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain values, never code.
+
+    ``allowed`` lists further globals to accept (e.g. numpy scalar types). A missing file,
+    one that is truncated or corrupt, a plain pickle, or one holding pickled code or objects
+    is a one-line :class:`ModelError` that says which.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint {path} does not exist")
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(list(allowed)):
+            warnings.simplefilter("ignore")  # torch's notes on pickle protocols
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable checkpoint: {_load_failure(exc)}") from None
+
+
+def upgrade(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` as this version writes it; what earlier versions wrote differently:
+
+    - an ``input`` dict without ``kind`` (a skeleton spec if it names a ``layout``), and
+      skeleton specs without ``min_score``, which then meant 0 (every placed joint counts);
+    - a skeleton graph given to the builder as ``num_joints``, ``edges`` and ``center``,
+      now one ``graph`` argument.
+    """
+    out = dict(checkpoint)
+    spec = dict(out.get("input") or {})
+    if "layout" in spec and "kind" not in spec:  # a skeleton spec from before kinds
+        spec["kind"] = "skeleton"
+    if "layout" in spec:
+        spec.setdefault("min_score", 0.0)
+    elif spec:
+        spec.setdefault("kind", "video")
+    out["input"] = spec
+    model = dict(out.get("model") or {})
+    kwargs = dict(model.get("kwargs") or {})
+    quartet = ("num_joints", "edges", "center")
+    if all(key in kwargs for key in quartet):
+        from actscope.models.graph import SkeletonGraph
+
+        num_joints, edges, center = (kwargs.pop(key) for key in quartet)
+        kwargs["graph"] = SkeletonGraph(num_joints, edges, center)
+        out["model"] = {**model, "kwargs": kwargs}
+    return out
 
 
 def check_compatible(
@@ -208,43 +257,19 @@ def plain(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint: {value!r}")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    with _atomic_file(path) as handle:
-        handle.write(text.encode())
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    with _atomic_file(path) as handle:
-        handle.write(data)
-
-
-@contextmanager
-def _atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle on a temp file beside ``path`` that replaces ``path`` on a clean exit
-    and is removed on an error (or a kill: it never has ``path``'s name)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a normal file's mode
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _load_failure(exc: Exception) -> str:
     """Why ``torch.load`` failed, in a few words."""
     message = str(exc)
-    if "Unsupported global" in message:
+    if "Unsupported global" in message or "unsupported GLOBAL" in message:
         return (
-            "it holds pickled Python objects, which weights_only loading refuses (a model "
-            "saved whole with torch.save(model)?); save its state_dict in a checkpoint instead"
+            "it holds pickled Python code or objects, which actscope never loads (loading "
+            "them could run code: a model saved whole with torch.save(model)?); if you trust "
+            "its source, save the model's state_dict instead"
+        )
+    if "Unsupported operand" in message:
+        return (
+            "it is a plain Python pickle, not a torch.save file, and actscope never loads "
+            "pickles (they can run code)"
         )
     first = message.strip().split(". ")[0].splitlines()[0] if message.strip() else ""
     return f"truncated, corrupt or not a torch file ({first or type(exc).__name__})"
