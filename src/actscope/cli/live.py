@@ -11,6 +11,11 @@ import click
 from actscope.cli.app import USER_ERROR, app, check_outputs, note, print_error
 
 
+def _defaulted(name: str, default: object, help: str) -> Callable:
+    """An option with a default that ``--help`` shows."""
+    return click.option(name, default=default, show_default=True, help=help)
+
+
 def source_options(function: Callable) -> Callable:
     """Options every live command shares: how to read the source and where output goes."""
     options = [
@@ -28,30 +33,16 @@ def source_options(function: Callable) -> Callable:
             "hold the previous picture).",
         ),
         click.option("--show", is_flag=True, help="Show the annotated video in a window."),
-        click.option(
-            "--work-size",
-            default=360,
-            show_default=True,
-            help="Scale frames down so their short side is at most this many pixels.",
+        _defaulted(
+            "--work-size", 360, "Scale frames down so their short side is at most this many pixels."
         ),
-        click.option(
-            "--speed",
-            default=1.0,
-            show_default=True,
-            help="Replay speed for files (1 = their own frame rate).",
-        ),
+        _defaulted("--speed", 1.0, "Replay speed for files (1 = their own frame rate)."),
         click.option("--duration", type=float, help="Stop after this many seconds of wall time."),
-        click.option(
-            "--reconnects",
-            default=3,
-            show_default=True,
-            help="Times to reopen a stream or camera that stops delivering.",
-        ),
-        click.option(
+        _defaulted("--reconnects", 3, "Times to reopen a stream or camera that stops delivering."),
+        _defaulted(
             "--stats-every",
-            default=5.0,
-            show_default=True,
-            help="Seconds between 'stats' events (fps, latency, drops); 0 for none.",
+            5.0,
+            "Seconds between 'stats' events (fps, latency, drops); 0 for none.",
         ),
     ]
     for option in reversed(options):

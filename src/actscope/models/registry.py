@@ -111,6 +111,21 @@ def register_model(
     return decorate
 
 
+def variant(
+    make: Callable[..., nn.Module], name: str, summary: str, **fixed: Any
+) -> Callable[..., nn.Module]:
+    """A builder for one variant of a family: ``make(num_classes=..., **fixed, **kwargs)``
+    (``num_classes`` defaults to Kinetics' 400; ``kwargs`` override ``fixed``), named
+    ``name`` and documented by ``summary``, for the registry's listings."""
+
+    def build(num_classes: int = 400, **kwargs: Any) -> nn.Module:
+        return make(num_classes=num_classes, **{**fixed, **kwargs})
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = summary
+    return build
+
+
 def get_entry(name: str) -> ModelEntry:
     """The entry for ``name``; a :class:`ModelError` lists the known names when it is unknown.
 

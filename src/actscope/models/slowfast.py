@@ -13,15 +13,13 @@ Published parameter counts: 34.57 M (8x8) and 34.48 M (4x16), PyTorchVideo model
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
 from actscope.errors import ModelError
 from actscope.models.kinetics import PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE, kinetics400_weights
 from actscope.models.layers import ResNetStem3d, batch_norm, resnet_stage
-from actscope.models.registry import WeightsInfo, register_model
+from actscope.models.registry import WeightsInfo, register_model, variant
 from actscope.video.spec import ClipSpec
 
 # Temporal size of the first conv of every block, per stage (res2..res5).
@@ -146,15 +144,6 @@ def _weights(config: str, ptv_top1: float, c2_top1: float) -> tuple[WeightsInfo,
     )
 
 
-def _builder(config: str, alpha: int, fusion_kernel: int, summary: str) -> Callable[..., SlowFast]:
-    def build(num_classes: int = 400, dropout: float = 0.5) -> SlowFast:
-        return SlowFast(num_classes, alpha=alpha, fusion_kernel=fusion_kernel, dropout=dropout)
-
-    build.__name__ = build.__qualname__ = f"slowfast_r50_{config}"
-    build.__doc__ = summary
-    return build
-
-
 # 32 frames x stride 2 for the Fast pathway, short side 256 and a 256 crop: the test setting
 # of PySlowFast's configs/Kinetics/c2/SLOWFAST_*_R50.yaml.
 _INPUT = ClipSpec(frames=32, stride=2, size=256, resize=256, mean=SLOWFAST_MEAN, std=SLOWFAST_STD)
@@ -169,4 +158,4 @@ for _config, _alpha, _kernel, _ptv_top1, _top1, _summary in _CONFIGS:
         family="cnn3d",
         input=_INPUT,
         weights=_weights(_config, _ptv_top1, _top1),
-    )(_builder(_config, _alpha, _kernel, _summary))
+    )(variant(SlowFast, f"slowfast_r50_{_config}", _summary, alpha=_alpha, fusion_kernel=_kernel))

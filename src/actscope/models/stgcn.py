@@ -97,12 +97,16 @@ class STGCN(BlockGraphNet):
         stream: str = "joint",
         score_channel: int | None = None,
     ) -> None:
-        adjacency = graph.adjacency("spatial")
-
-        def block(cin: int, cout: int, stride: int, residual: bool) -> STGCNBlock:
-            return STGCNBlock(cin, cout, adjacency, stride, temporal_kernel, dropout, residual)
-
-        super().__init__(graph, in_channels, channels, block, stream, score_channel)
+        super().__init__(
+            graph,
+            in_channels,
+            channels,
+            STGCNBlock,
+            stream,
+            score_channel,
+            temporal_kernel=temporal_kernel,
+            dropout=dropout,
+        )
         self.fc = nn.Linear(self.width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -203,13 +203,15 @@ class STGCNPlusPlus(BlockGraphNet):
         stream: str = "joint",
         score_channel: int | None = None,
     ) -> None:
-        adjacency = graph.adjacency("spatial")
-
-        def block(cin: int, cout: int, stride: int, residual: bool) -> STGCNPPBlock:
-            return STGCNPPBlock(cin, cout, adjacency, stride, dropout, residual)
-
         super().__init__(
-            graph, in_channels, channels, block, stream, score_channel, channels_last=True
+            graph,
+            in_channels,
+            channels,
+            STGCNPPBlock,
+            stream,
+            score_channel,
+            channels_last=True,
+            dropout=dropout,
         )
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.width, num_classes))
 

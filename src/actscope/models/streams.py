@@ -18,6 +18,7 @@ joints) stay NaN.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -163,23 +164,30 @@ def stack_blocks(
 class BlockGraphNet(nn.Module):
     """The frame of ST-GCN and ST-GCN++: the input ``stream``, batch norm per joint, a stack
     of graph blocks (:func:`stack_blocks`) over every person ``(N*M, C, T, V)``, then the
-    mean over time and joints and over the people present. Subclasses give the blocks
-    (``make_block(in, out, stride, residual)``) and a head over :meth:`features`."""
+    mean over time and joints and over the people present. Subclasses give the block type,
+    built as ``block(in, out, adjacency, stride=, residual=, **block_options)`` with the
+    graph's spatial adjacency, and a head over :meth:`features`."""
 
     def __init__(
         self,
         graph: SkeletonGraph,
         in_channels: int,
         widths: Sequence[int],
-        make_block: Callable[[int, int, int, bool], nn.Module],
+        block: Callable[..., nn.Module],
         stream: str = "joint",
         score_channel: int | None = None,
         channels_last: bool = False,
+        **block_options: Any,
     ) -> None:
         super().__init__()
         self.stream = StreamInput(stream, graph.parents, score_channel)
         self.data_bn = JointBatchNorm(in_channels, graph.num_joints)
-        self.blocks, self.width = stack_blocks(make_block, in_channels, widths)
+        adjacency = graph.adjacency("spatial")
+
+        def make(cin: int, cout: int, stride: int, residual: bool) -> nn.Module:
+            return block(cin, cout, adjacency, stride=stride, residual=residual, **block_options)
+
+        self.blocks, self.width = stack_blocks(make, in_channels, widths)
         self.channels_last = channels_last
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,14 +10,10 @@ Inputs follow each weights enum's metadata: clip length and frame rate (``stride
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from torch import nn
 from torchvision.models import video as tv
 
 from actscope.models.kinetics import KINETICS_TERMS, TORCHVISION_LICENCE, kinetics400_weights
-from actscope.models.registry import WeightsInfo, register_model
+from actscope.models.registry import WeightsInfo, register_model, variant
 from actscope.video.spec import ClipSpec
 from actscope.video.transforms import IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD
 
@@ -47,19 +43,6 @@ _MVIT_INPUT = ClipSpec(
 _SWIN_INPUT = ClipSpec(
     frames=32, stride=2, size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD
 )
-
-
-def _builder(make: Callable[..., nn.Module], summary: str) -> Callable[..., nn.Module]:
-    """A registry builder for torchvision's ``make``: ``num_classes`` (default 400, the
-    Kinetics classes of its weights) and any keyword argument ``make`` takes (``dropout``,
-    ...); docstring ``summary``."""
-
-    def build(num_classes: int = 400, **kwargs: Any) -> nn.Module:
-        return make(num_classes=num_classes, **kwargs)
-
-    build.__name__ = build.__qualname__ = make.__name__
-    build.__doc__ = summary
-    return build
 
 
 # torchvision evaluates S3D on 128-frame clips at 15 fps, resized to 256x256 (not keeping
@@ -98,4 +81,6 @@ _MODELS = (
 )  # fmt: skip
 
 for _name, _family, _input, _known, _make, _summary in _MODELS:
-    register_model(_name, family=_family, input=_input, weights=_known)(_builder(_make, _summary))
+    register_model(_name, family=_family, input=_input, weights=_known)(
+        variant(_make, _name, _summary)
+    )

@@ -12,14 +12,12 @@ Parameter counts (Kinetics-400 head, 400 classes) published: X3D-XS/S/M 3.79 M, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
 from actscope.models.kinetics import PYSLOWFAST_LICENCE, PYTORCHVIDEO_LICENCE, kinetics400_weights
 from actscope.models.layers import Bottleneck3d, batch_norm, round_repeats, round_width
-from actscope.models.registry import WeightsInfo, register_model
+from actscope.models.registry import WeightsInfo, register_model, variant
 from actscope.video.spec import ClipSpec
 
 X3D_MEAN = (0.45, 0.45, 0.45)
@@ -145,15 +143,6 @@ def _weights(size: str, slowfast_top1: float, ptv_top1: float | None) -> tuple[W
     return (pyslowfast, pytorchvideo)
 
 
-def _builder(size: str, depth_factor: float, summary: str) -> Callable[..., X3D]:
-    def build(num_classes: int = 400, dropout: float = 0.5) -> X3D:
-        return X3D(num_classes, depth_factor=depth_factor, dropout=dropout)
-
-    build.__name__ = build.__qualname__ = f"x3d_{size}"
-    build.__doc__ = summary
-    return build
-
-
 # Inputs from PySlowFast's configs/Kinetics/X3D_*.yaml: frames x sampling stride and the
 # single-crop test size (short side resized to the crop size); accuracies from its MODEL_ZOO.md
 # (10 clips x 1 crop) and PyTorchVideo's model zoo table.
@@ -172,4 +161,4 @@ for _size, _frames, _stride, _crop, _depth, _top1, _ptv_top1, _summary in _SIZES
             frames=_frames, stride=_stride, size=_crop, resize=_crop, mean=X3D_MEAN, std=X3D_STD
         ),
         weights=_weights(_size, _top1, _ptv_top1),
-    )(_builder(_size, _depth, _summary))
+    )(variant(X3D, f"x3d_{_size}", _summary, depth_factor=_depth))

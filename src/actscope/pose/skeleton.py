@@ -112,21 +112,10 @@ class Skeleton:
 
     # --- shape -----------------------------------------------------------------------
 
-    @property
-    def num_people(self) -> int:
-        return self.coords.shape[0]
-
-    @property
-    def num_frames(self) -> int:
-        return self.coords.shape[1]
-
-    @property
-    def num_joints(self) -> int:
-        return self.coords.shape[2]
-
-    @property
-    def channels(self) -> int:
-        return self.coords.shape[3]
+    num_people = property(lambda self: self.coords.shape[0], doc="M, people (slots).")
+    num_frames = property(lambda self: self.coords.shape[1], doc="T, frames.")
+    num_joints = property(lambda self: self.coords.shape[2], doc="V, joints of the layout.")
+    channels = property(lambda self: self.coords.shape[3], doc="C, 2 or 3 coordinates.")
 
     @property
     def duration(self) -> float:
