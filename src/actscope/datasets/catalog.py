@@ -198,12 +198,15 @@ def dataset_root(entry: DatasetEntry, root: str = "") -> Path:
 
 
 def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
-    """(train, test) items of a skeleton dataset under ``protocol``: ``cross-subject``
-    (the dataset's standard training subjects), ``cross-view`` (NTU cameras 2, 3), or
-    ``subjects=1,3,5`` (train on those subjects, test on the rest)."""
-    from actscope.datasets import cross_subject, cross_view
+    """(train, test) items of a skeleton dataset under ``protocol``: one the dataset defines
+    itself (JHMDB's ``split1``, SBU's ``fold1``, ...), ``cross-subject`` (its standard
+    training subjects), ``cross-view`` (its standard training cameras), or ``subjects=1,3,5``
+    (train on those subjects, test on the rest); empty: the dataset's default protocol."""
+    from actscope.datasets import cross_subject, cross_view, known_protocols, protocol_split
 
-    protocol = protocol or "cross-subject"
+    protocol = protocol or getattr(dataset, "default_protocol", "") or "cross-subject"
+    if protocol in getattr(dataset, "protocols", ()):
+        return protocol_split(dataset, protocol)
     if protocol == "cross-subject":
         return cross_subject(dataset)
     if protocol == "cross-view":
@@ -214,8 +217,9 @@ def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
         except ValueError:
             raise ConfigError(f"protocol {protocol!r}: give subjects=1,3,5 (numbers)") from None
         return cross_subject(dataset, chosen)
+    known = known_protocols(dataset) or ["subjects=1,3,5"]
     raise ConfigError(
-        f"unknown protocol {protocol!r}; use cross-subject, cross-view or subjects=1,3,5"
+        f"unknown protocol {protocol!r} for {dataset.name}; known: {', '.join(known)}"
     )
 
 
