@@ -489,6 +489,8 @@ def test_unknown_protocol_is_a_one_line_config_error_naming_the_known_ones():
         split(toy, "fold9")
     message = str(error.value)
     assert "\n" not in message and "'fold9'" in message and "mine, theirs" in message
+    with pytest.raises(ConfigError, match=r"'cross-subject' for toy; known: mine, theirs, subj"):
+        split(toy, "cross-subject")  # no standard training subjects: not one of its protocols
     with pytest.raises(DatasetError, match="not defined by toy"):
         toy_dataset(protocols=("mine",))  # a record names "theirs"
 

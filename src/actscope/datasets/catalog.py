@@ -240,11 +240,12 @@ def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
     from actscope.datasets import cross_subject, cross_view, known_protocols, protocol_split
 
     protocol = protocol or getattr(dataset, "default_protocol", "") or "cross-subject"
+    known = known_protocols(dataset)
     if protocol in getattr(dataset, "protocols", ()):
         return protocol_split(dataset, protocol)
-    if protocol == "cross-subject":
+    if protocol == "cross-subject" and protocol in known:
         return cross_subject(dataset)
-    if protocol == "cross-view":
+    if protocol == "cross-view" and protocol in known:
         return cross_view(dataset)
     if protocol.startswith("subjects="):
         try:
@@ -252,9 +253,8 @@ def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
         except ValueError:
             raise ConfigError(f"protocol {protocol!r}: give subjects=1,3,5 (numbers)") from None
         return cross_subject(dataset, chosen)
-    known = known_protocols(dataset) or ["subjects=1,3,5"]
     raise ConfigError(
-        f"unknown protocol {protocol!r} for {dataset.name}; known: {', '.join(known)}"
+        f"unknown protocol {protocol!r} for {dataset.name}; known: {', '.join(known) or 'none'}"
     )
 
 
