@@ -14,7 +14,9 @@ Standard protocol (the default): **cross-view**, train on cameras 1 and 2, test 
 
 Caveats handled when reading: joints that are exactly (0, 0, 0) are missing (NaN, score 0;
 6 joint positions in 2 files), frames with no joint are dropped, and tracker glitches are
-repaired as for UTD-MHAD. Two sequences (``a02_s09_e04_v02``, ``_v03``) have a single frame,
+repaired as for UTD-MHAD: in 598 sequences a joint jumps more than 0.5 m between frames
+(up to 4.5 m; hands, wrists and feet, most in donning and doffing), and in 352 it comes
+back within 10 frames and is interpolated (score 0). Two sequences (``a02_s09_e04_v02``, ``_v03``) have a single frame,
 four fewer than 8 (the MANIFEST's "8 to 179" is wrong; they run from 1 to 201).
 
 The frame rate is stated nowhere in the data. :data:`FPS` = 15 is an estimate from the
