@@ -16,8 +16,9 @@ Caveats handled when reading: joints that are exactly (0, 0, 0) are missing (NaN
 6 joint positions in 2 files), frames with no joint are dropped, and tracker glitches are
 repaired as for UTD-MHAD: in 598 sequences a joint jumps more than 0.5 m between frames
 (up to 4.5 m; hands, wrists and feet, most in donning and doffing), and in 352 it comes
-back within 10 frames and is interpolated (score 0). Two sequences (``a02_s09_e04_v02``, ``_v03``) have a single frame,
-four fewer than 8 (the MANIFEST's "8 to 179" is wrong; they run from 1 to 201).
+back within 10 frames and is interpolated (score 0). Sequences run from 1 to 201 frames (the
+MANIFEST's "8 to 179" is wrong): ``a02_s09_e04_v02`` and ``_v03`` have a single frame, four
+have fewer than 8.
 
 The frame rate is stated nowhere in the data. :data:`FPS` = 15 is an estimate from the
 data: at 30 fps the median walking speed in "walk around" would be 1.9 m/s (a jog) and

@@ -10,14 +10,16 @@ boundaries are missing (NaN: an action not performed) are skipped.
 
 **Time.** Frame ids count a 30 Hz clock, but only about every 4th id was recorded, unevenly
 (gaps of 2-16 ids, and a few holes of 1.7-10 s), and some ids repeat with other joint
-positions (the first is kept, as the MANIFEST says). A :class:`~actscope.pose.skeleton.Skeleton`
-has one frame rate, so each recording is resampled onto an even grid of ``fps`` frames per
-second (default :data:`FPS` = 7.5, one frame per 4 ids, the usual spacing): a grid frame
-between two recorded frames at most ``max_gap`` seconds apart is interpolated linearly
-between them (score 1); one inside a longer hole is missing (NaN, score 0). Time 0 is the
-recording's first recorded frame; an id's time is ``(id - first id) / 30`` s, and segment
-boundaries keep those exact times (not rounded to the grid). :func:`read_utkinect_raw`
-returns the recorded frames and their ids unchanged, for per-frame timestamps.
+positions (the first is kept, as the MANIFEST says). A
+:class:`~actscope.pose.skeleton.Skeleton` has one frame rate, so each recording is
+resampled onto an even grid of ``fps`` frames per second (default :data:`FPS` = 7.5, one
+frame per 4 ids, the usual spacing): a grid frame
+between two recorded frames at most ``max_gap`` seconds apart (default :data:`MAX_GAP`) is
+interpolated linearly between them (score 1); one inside a longer hole is missing (NaN,
+score 0). Time 0 is the recording's first recorded frame; an id's time is
+``(id - first id) / 30`` s, and segment boundaries keep those exact times (not rounded to
+the grid). :func:`read_utkinect_raw` returns the recorded frames and their ids unchanged,
+for per-frame timestamps.
 
 Two forms:
 
@@ -84,8 +86,9 @@ CLOCK = 30.0
 """Frame ids per second."""
 FPS = 7.5
 """Default rate of the even time grid recordings are resampled to."""
-MAX_GAP = 0.5
-"""Seconds: grid frames inside a longer hole between recorded frames are missing."""
+MAX_GAP = 0.6
+"""Seconds: grid frames inside a longer hole between recorded frames are missing. The
+longest regular gap in the data is 16 ids (0.53 s); the holes are 52 ids (1.7 s) or more."""
 LABEL_COLUMNS = ("joints_file", "action", "subject", "execution", "start_frame", "end_frame")
 _JOINTS = KINECT_V1_20.num_joints
 _ITEM = re.compile(r"^(.*)#(\d+)-(\d+)$")
