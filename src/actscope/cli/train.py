@@ -16,8 +16,10 @@ from actscope.cli.app import app, check_outputs, out
 @click.option("--dataset", help="Dataset name (see --list-datasets).")
 @click.option(
     "--protocol",
-    help="Skeletons: cross-subject (default), cross-view, subjects=1,3,5. "
-    "Videos: split=0.8 (default), testlist=FILE, column (a CSV's split column).",
+    help="Skeletons: the dataset's standard one by default; cross-subject, cross-view, "
+    "subjects=1,3,5, or the dataset's own (jhmdb split1-3, sbu fold1-5, penn-action official, "
+    "utkinect loso-s1...). Videos: split=0.8 (default), testlist=FILE, column (a CSV's split "
+    "column).",
 )
 @click.option("--root", help="Dataset folder (default: $ACTSCOPE_DATA/<dataset folder>).")
 @click.option("--model", "model_name", help="Registered model name (see `actscope models`).")

@@ -85,6 +85,41 @@ def _skeleton_loaders() -> dict[str, DatasetEntry]:
                 "NTU RGB+D skeleton files (60/120 actions)",
             ),
             DatasetEntry(
+                "nw-ucla",
+                "skeleton",
+                "nw_ucla",
+                d.load_nw_ucla,
+                "NW-UCLA Kinect skeletons, 10 everyday actions, 3 cameras; cross-view",
+            ),
+            DatasetEntry(
+                "jhmdb",
+                "skeleton",
+                "jhmdb",
+                d.load_jhmdb,
+                "JHMDB 2D joints of movie/web clips, 14 actions; split1 (default)-split3",
+            ),
+            DatasetEntry(
+                "penn-action",
+                "skeleton",
+                "penn_action",
+                d.load_penn_action,
+                "Penn Action 2D joints of sports/exercise clips, 15 actions; official split",
+            ),
+            DatasetEntry(
+                "sbu",
+                "skeleton",
+                "sbu_interaction",
+                d.load_sbu,
+                "SBU Kinect Interaction, two people, 8 interactions; fold1 (default)-fold5",
+            ),
+            DatasetEntry(
+                "utkinect",
+                "skeleton",
+                "utkinect_dev",
+                d.load_utkinect,
+                "UTKinect actions cut from untrimmed Kinect recordings, 10 actions; loso-s<N>",
+            ),
+            DatasetEntry(
                 "skeleton-folder",
                 "",
                 d.load_skeleton_folder,
@@ -144,15 +179,19 @@ def get_dataset(name: str) -> DatasetEntry:
 
 
 def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
-    """(train, test) items of a skeleton dataset under ``protocol``: ``cross-subject``
-    (the dataset's standard training subjects), ``cross-view`` (NTU cameras 2, 3), or
-    ``subjects=1,3,5`` (train on those subjects, test on the rest)."""
-    from actscope.datasets import cross_subject, cross_view
+    """(train, test) items of a skeleton dataset under ``protocol``: one the dataset defines
+    itself (JHMDB's ``split1``, SBU's ``fold1``, ...), ``cross-subject`` (its standard
+    training subjects), ``cross-view`` (its standard training cameras), or ``subjects=1,3,5``
+    (train on those subjects, test on the rest); empty: the dataset's default protocol."""
+    from actscope.datasets import cross_subject, cross_view, known_protocols, protocol_split
 
-    protocol = protocol or "cross-subject"
-    if protocol == "cross-subject":
+    protocol = protocol or getattr(dataset, "default_protocol", "") or "cross-subject"
+    known = known_protocols(dataset)
+    if protocol in getattr(dataset, "protocols", ()):
+        return protocol_split(dataset, protocol)
+    if protocol == "cross-subject" and protocol in known:
         return cross_subject(dataset)
-    if protocol == "cross-view":
+    if protocol == "cross-view" and protocol in known:
         return cross_view(dataset)
     if protocol.startswith("subjects="):
         try:
@@ -161,7 +200,7 @@ def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
             raise ConfigError(f"protocol {protocol!r}: give subjects=1,3,5 (numbers)") from None
         return cross_subject(dataset, chosen)
     raise ConfigError(
-        f"unknown protocol {protocol!r}; use cross-subject, cross-view or subjects=1,3,5"
+        f"unknown protocol {protocol!r} for {dataset.name}; known: {', '.join(known) or 'none'}"
     )
 
 

@@ -91,7 +91,9 @@ CLASSES_60 = (
     "walking apart from each other",
 )
 TRAIN_SUBJECTS_60 = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
-"""NTU RGB+D 60 cross-subject training performers; cross-view trains on cameras 2 and 3."""
+"""NTU RGB+D 60 cross-subject training performers."""
+TRAIN_CAMERAS = (2, 3)
+"""NTU RGB+D's cross-view protocol trains on cameras 2 and 3 and tests on camera 1."""
 FPS = 30.0
 IMAGE_SIZE = (1920, 1080)
 _JOINTS = NTU25.num_joints
@@ -223,4 +225,5 @@ def load_ntu(
         names,
         lambda path: read_ntu_skeleton(path, max_people=max_people, space=space),
         train_subjects=TRAIN_SUBJECTS_60,
+        train_cameras=TRAIN_CAMERAS,
     )

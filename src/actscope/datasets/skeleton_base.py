@@ -3,6 +3,14 @@
 A :class:`SkeletonDataset` knows every item's label, subject and trial from the file names
 (no file is read to build it) and reads a sequence the first time it is asked for (then
 keeps it: these datasets are small). Splits are plain functions returning two datasets.
+
+Protocols: besides the generic ``cross-subject`` (the dataset's :attr:`train_subjects`),
+``cross-view`` (its :attr:`train_cameras`) and ``subjects=...``, a dataset may define named
+protocols of its own (JHMDB's ``split1``-``split3``, SBU's ``fold1``-``fold5``): it lists
+their names in :attr:`SkeletonDataset.protocols` and each :class:`ItemRecord` names, in
+``train_in``, those under which it is a training item (it is a test item under the others).
+:func:`protocol_split` splits by one of them; :attr:`SkeletonDataset.default_protocol` is the
+one a dataset is evaluated with when none is named.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ class SkeletonItem:
 @dataclass(frozen=True)
 class ItemRecord:
     """What a dataset knows about an item before reading it. ``camera`` and ``setup`` are
-    given by multi-view datasets (NTU RGB+D) and 0 otherwise."""
+    given by multi-view datasets (NTU RGB+D) and 0 otherwise. ``train_in`` names the
+    dataset-defined protocols under which the item is a training item."""
 
     path: Path
     label: int
@@ -41,13 +50,17 @@ class ItemRecord:
     trial: int
     camera: int = 0
     setup: int = 0
+    train_in: frozenset[str] = frozenset()
 
 
 class SkeletonDataset(Sequence[SkeletonItem]):
     """A list of :class:`SkeletonItem`, read on first access through ``reader``.
 
     ``train_subjects`` are the training subjects of the dataset's standard cross-subject
-    protocol (used by :func:`cross_subject`).
+    protocol (used by :func:`cross_subject`), ``train_cameras`` the training cameras of its
+    cross-view protocol (:func:`cross_view`). ``protocols`` names the protocols the dataset
+    defines through its records' ``train_in`` (:func:`protocol_split`); ``default_protocol``
+    is the protocol used when none is named (any known to :func:`known_protocols`).
     """
 
     def __init__(
@@ -58,6 +71,9 @@ class SkeletonDataset(Sequence[SkeletonItem]):
         reader: Callable[[Path], Skeleton],
         *,
         train_subjects: Iterable[int] = (),
+        train_cameras: Iterable[int] = (),
+        protocols: Iterable[str] = (),
+        default_protocol: str = "cross-subject",
         _cache: dict[Path, Skeleton] | None = None,
     ) -> None:
         self.name = name
@@ -65,13 +81,20 @@ class SkeletonDataset(Sequence[SkeletonItem]):
         self.class_names = list(class_names)
         self.reader = reader
         self.train_subjects = tuple(train_subjects)
+        self.train_cameras = tuple(train_cameras)
+        self.protocols = tuple(protocols)
+        self.default_protocol = default_protocol
         self._cache = {} if _cache is None else _cache
+        defined = set(self.protocols)
         for record in self.records:
             if not 0 <= record.label < len(self.class_names):
                 raise DatasetError(
                     f"{record.path}: class index {record.label} is outside the "
                     f"{len(self.class_names)} classes of {name}"
                 )
+            if not record.train_in <= defined:
+                unknown = ", ".join(sorted(record.train_in - defined))
+                raise DatasetError(f"{record.path}: protocol(s) {unknown} not defined by {name}")
 
     def __len__(self) -> int:
         return len(self.records)
@@ -110,6 +133,9 @@ class SkeletonDataset(Sequence[SkeletonItem]):
             self.class_names,
             self.reader,
             train_subjects=self.train_subjects,
+            train_cameras=self.train_cameras,
+            protocols=self.protocols,
+            default_protocol=self.default_protocol,
             _cache=self._cache,
         )
 
@@ -133,16 +159,48 @@ def cross_subject(
 
 
 def cross_view(
-    dataset: SkeletonDataset, train_cameras: Iterable[int] = (2, 3)
+    dataset: SkeletonDataset, train_cameras: Iterable[int] | None = None
 ) -> tuple[SkeletonDataset, SkeletonDataset]:
-    """(train, test) by camera: NTU RGB+D's cross-view protocol trains on cameras 2 and 3."""
-    chosen = set(train_cameras)
+    """(train, test) by camera: items of ``train_cameras`` (default: the dataset's standard
+    cross-view protocol, e.g. NTU RGB+D's cameras 2 and 3, NW-UCLA's 1 and 2) and the rest."""
     if not any(r.camera for r in dataset.records):
-        raise DatasetError(f"{dataset.name} records no cameras; cross-view needs NTU RGB+D")
+        raise DatasetError(f"{dataset.name} records no cameras; cross-view needs a multi-view set")
+    chosen = set(dataset.train_cameras if train_cameras is None else train_cameras)
+    if not chosen:
+        raise DatasetError(f"{dataset.name} has no standard training cameras; name them")
     return (
         dataset.where(lambda r: r.camera in chosen),
         dataset.where(lambda r: r.camera not in chosen),
     )
+
+
+def protocol_split(
+    dataset: SkeletonDataset, protocol: str
+) -> tuple[SkeletonDataset, SkeletonDataset]:
+    """(train, test) under one of the dataset's own protocols (:attr:`~SkeletonDataset.protocols`):
+    the items whose record names ``protocol`` in ``train_in``, and all the others."""
+    if protocol not in dataset.protocols:
+        known = ", ".join(dataset.protocols) or "none"
+        raise DatasetError(f"{dataset.name} defines no protocol {protocol!r}; its own: {known}")
+    return (
+        dataset.where(lambda r: protocol in r.train_in),
+        dataset.where(lambda r: protocol not in r.train_in),
+    )
+
+
+def known_protocols(dataset: SkeletonDataset) -> list[str]:
+    """The protocol names ``dataset`` can be split by, its default first when it is one."""
+    names = list(dataset.protocols)
+    if dataset.train_subjects:
+        names.append("cross-subject")
+    if dataset.train_cameras:
+        names.append("cross-view")
+    if any(r.subject for r in dataset.records):
+        names.append("subjects=1,3,5")
+    if dataset.default_protocol in names:
+        names.remove(dataset.default_protocol)
+        names.insert(0, dataset.default_protocol)
+    return names
 
 
 def check_folder(root: str | os.PathLike, what: str) -> Path:

@@ -404,8 +404,111 @@ OPENPOSE18 = _make(
     "OpenPose COCO-18 keypoints (COCO's 17 reordered, plus a neck between the shoulders).",
 )
 
+JHMDB15 = _make(
+    "jhmdb15",
+    (
+        "neck",
+        "belly",
+        "face",
+        "right_shoulder",
+        "left_shoulder",
+        "right_hip",
+        "left_hip",
+        "right_elbow",
+        "left_elbow",
+        "right_knee",
+        "left_knee",
+        "right_wrist",
+        "left_wrist",
+        "right_ankle",
+        "left_ankle",
+    ),
+    (("neck", "face"), ("neck", "belly"), *_limb_bones("neck", "belly", _ARM, _LEG)),
+    _MID_HIPS,
+    None,
+    {
+        "head": (("face",),),
+        "neck": (_MID_SHOULDERS, ("neck",)),
+        "pelvis": (_MID_HIPS,),
+        **_one_to_one(*_LIMBS),
+    },
+    "JHMDB's 2D puppet joints, 15, in its files' order (checked by drawing frames, and by the "
+    "right wrist moving more in throws and waves, docs/datasets/).",
+)
+
+PENN13 = _make(
+    "penn13",
+    (
+        "head",
+        *(f"{side}_{part}" for part in _ARM + _LEG for side in ("left", "right")),
+    ),
+    (
+        ("head", "left_shoulder"),
+        ("head", "right_shoulder"),
+        *_TORSO_BOX,
+        *_arms_and_legs(),
+    ),
+    _MID_HIPS,
+    None,
+    {
+        "head": (("head",),),
+        "neck": (_MID_SHOULDERS,),
+        "pelvis": (_MID_HIPS,),
+        **_one_to_one(*_LIMBS),
+    },
+    "Penn Action's 13 joints in its documented order (head, then shoulders, elbows, wrists, "
+    "hips, knees, ankles, left before right). Its files label the person's right side "
+    "'left'; the Penn Action loader swaps them back (docs/datasets/).",
+)
+
+OPENNI15 = _make(
+    "openni15",
+    (
+        "head",
+        "neck",
+        "torso",
+        *_side("left", ("shoulder", "elbow", "hand")),
+        *_side("right", ("shoulder", "elbow", "hand")),
+        *_side("left", ("hip", "knee", "foot")),
+        *_side("right", ("hip", "knee", "foot")),
+    ),
+    (
+        ("head", "neck"),
+        ("neck", "torso"),
+        *_limb_bones("neck", "torso", ("shoulder", "elbow", "hand"), ("hip", "knee", "foot")),
+    ),
+    _MID_HIPS,
+    (-1, 1, -1),
+    {
+        "head": (("head",),),
+        "neck": (_MID_SHOULDERS, ("neck",)),
+        "pelvis": (_MID_HIPS,),
+        **_one_to_one(*(j for j in _LIMBS if not j.endswith(("wrist", "ankle")))),
+        # OpenNI's hand and foot sit where others put the wrist and ankle: on SBU the
+        # elbow-hand bone is 0.28 m (a forearm) and the knee-foot bone 0.41 m (a shin).
+        "left_wrist": (("left_hand",),),
+        "right_wrist": (("right_hand",),),
+        "left_ankle": (("left_foot",),),
+        "right_ankle": (("right_foot",),),
+    },
+    "OpenNI/NITE skeleton, 15 joints, as SBU Kinect Interaction stores it; world axes as "
+    "Kinect's camera space (x towards the sensor's left, y up, z away), which SBU's "
+    "de-normalised coordinates follow (checked on its interactions, docs/datasets/).",
+)
+
 LAYOUTS: dict[str, Layout] = {
-    layout.name: layout for layout in (BODY15, KINECT_V1_20, NTU25, MEDIAPIPE33, COCO17, OPENPOSE18)
+    layout.name: layout
+    for layout in (
+        BODY15,
+        KINECT_V1_20,
+        NTU25,
+        MEDIAPIPE33,
+        COCO17,
+        OPENPOSE18,
+        JHMDB15,
+        PENN13,
+        OPENNI15,
+    )
 }
 
 
