@@ -23,13 +23,12 @@ Jhuang, Gall, Zuffi, Schmid, Black, "Towards understanding action recognition", 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder, read_json
 from actscope.errors import DatasetError
 from actscope.pose.layouts import JHMDB15
 from actscope.pose.skeleton import Skeleton
@@ -56,13 +55,7 @@ FPS = 30.0
 
 def _read_split_file(path: Path) -> list[tuple[int, np.ndarray]]:
     """``(class index, pose (T, 15, 2))`` of every clip in one ``splitK_part.json``."""
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: missing; JHMDB needs split1-3 train and test files") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not readable JSON ({exc}); re-download it") from exc
+    data = read_json(path, "JHMDB (split1-3 train and test files)")
     if not isinstance(data, dict) or not isinstance(data.get("clips"), list):
         raise DatasetError(f"{path}: has no 'clips' list; is it a JHMDB split file?")
     if data.get("joints") != list(JHMDB15.joints):

@@ -29,7 +29,6 @@ Wang, Nie, Xia, Wu, Zhu, "Cross-view action modeling, learning and recognition",
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder, read_json
 from actscope.errors import DatasetError
 from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
@@ -84,13 +83,7 @@ def _parse_name(path: Path) -> tuple[int, int, int, int]:
 def read_nw_ucla_skeleton(path: str | os.PathLike) -> Skeleton:
     """One NW-UCLA JSON file as a ``kinect_v1_20`` world skeleton ``(1, T, 20, 3)``, metres."""
     name = os.fspath(path)
-    try:
-        with open(name) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{name}: not readable JSON ({exc}); re-download it") from exc
+    data = read_json(name, "NW-UCLA")
     if not isinstance(data, dict) or "skeletons" not in data:
         raise DatasetError(f"{name}: has no 'skeletons' list; is it an NW-UCLA sequence?")
     try:

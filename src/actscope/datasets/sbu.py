@@ -37,7 +37,12 @@ import re
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import (
+    ItemRecord,
+    SkeletonDataset,
+    check_folder,
+    read_number_rows,
+)
 from actscope.errors import DatasetError
 from actscope.pose.layouts import OPENNI15
 from actscope.pose.skeleton import Skeleton
@@ -94,30 +99,8 @@ _PATH = re.compile(r"(s\d\ds\d\d)/(\d\d)/(\d+)/skeleton_pos\.txt$")
 def read_sbu_skeleton(path: str | os.PathLike) -> Skeleton:
     """One ``skeleton_pos.txt`` as an ``openni15`` world skeleton ``(2, T, 15, 3)``, metres."""
     name = os.fspath(path)
-    try:
-        with open(name) as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{name}: cannot be read as text ({exc})") from exc
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        fields = line.split(",")
-        if len(fields) != _VALUES:
-            raise DatasetError(
-                f"{name}:{number}: expected {_VALUES} comma-separated values (frame, then "
-                f"2 people x 15 joints x 3), found {len(fields)}"
-            )
-        try:
-            rows.append([float(f) for f in fields])
-        except ValueError:
-            raise DatasetError(f"{name}:{number}: not a number in {line.strip()[:60]!r}") from None
-    if not rows:
-        raise DatasetError(f"{name}: no frames; the file is empty")
-    values = np.asarray(rows, np.float32)[:, 1:].reshape(-1, 2, _JOINTS, 3)
+    rows = read_number_rows(name, _VALUES, "frame, then 2 people x 15 joints x 3")
+    values = rows[:, 1:].reshape(-1, 2, _JOINTS, 3)
     metres = np.stack(
         [
             (1280.0 - 2560.0 * values[..., 0]) / 1000.0,

@@ -15,11 +15,13 @@ one a dataset is evaluated with when none is named.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -221,6 +223,42 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         raise DatasetError(f"{name}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{name}: cannot be read as text ({exc})") from None
+
+
+def read_number_rows(path: str | os.PathLike, values: int, layout: str) -> np.ndarray:
+    """The comma-separated numbers of a text file, ``values`` per non-blank line (``layout``
+    describes them in errors), as ``(rows, values)`` float32."""
+    name = os.fspath(path)
+    rows = []
+    for number, line in enumerate(read_lines(name), 1):
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != values:
+            raise DatasetError(
+                f"{name}:{number}: expected {values} comma-separated values ({layout}), "
+                f"found {len(fields)}"
+            )
+        try:
+            rows.append([float(f) for f in fields])
+        except ValueError:
+            raise DatasetError(f"{name}:{number}: not a number in {line.strip()[:60]!r}") from None
+    if not rows:
+        raise DatasetError(f"{name}: no rows of numbers; the file is empty")
+    return np.asarray(rows, np.float32)
+
+
+def read_json(path: str | os.PathLike, what: str) -> Any:
+    """The JSON content of a file of a dataset (``what`` names it in errors); a one-line
+    :class:`DatasetError` if it is missing or not JSON."""
+    name = os.fspath(path)
+    try:
+        with open(name) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise DatasetError(f"{name}: missing; give the {what} folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{name}: not readable JSON ({exc}); re-download it") from None
 
 
 def records_from_names(

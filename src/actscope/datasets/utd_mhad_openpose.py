@@ -28,7 +28,7 @@ import numpy as np
 from actscope.datasets.skeleton_base import (
     SkeletonDataset,
     check_folder,
-    read_lines,
+    read_number_rows,
     records_from_names,
 )
 from actscope.datasets.utd_mhad import CLASSES, TRAIN_SUBJECTS
@@ -45,24 +45,8 @@ def read_openpose_csv(path: str | os.PathLike, *, unmirror: bool = True) -> Skel
     """One CSV as an ``openpose18`` image-axes skeleton ``(1, T, 18, 2)`` (units: shoulder
     widths, neck-centred), mirrored back unless ``unmirror=False``."""
     name = os.fspath(path)
-    lines = read_lines(name)
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        fields = line.split(",")
-        if len(fields) != _VALUES:
-            raise DatasetError(
-                f"{name}:{number}: expected {_VALUES} comma-separated values "
-                f"(18 keypoints x, y), found {len(fields)}"
-            )
-        try:
-            rows.append([float(f) for f in fields])
-        except ValueError:
-            raise DatasetError(f"{name}:{number}: not a number in {line.strip()[:60]!r}") from None
-    if not rows:
-        raise DatasetError(f"{name}: no keypoint rows; the file is empty")
-    coords = np.asarray(rows, np.float32).reshape(1, -1, OPENPOSE18.num_joints, 2)
+    rows = read_number_rows(name, _VALUES, "18 keypoints x, y")
+    coords = rows.reshape(1, -1, OPENPOSE18.num_joints, 2)
     if unmirror:
         coords = coords[:, :, list(OPENPOSE18.flip_permutation)] * np.array([-1, 1], np.float32)
     scores = np.ones(coords.shape[:3], np.float32)

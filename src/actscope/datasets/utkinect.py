@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder, read_lines
 from actscope.datasets.untrimmed import TrueSegment, UntrimmedStream
 from actscope.errors import DatasetError
 from actscope.pose.layouts import KINECT_V1_20
@@ -137,13 +137,7 @@ class UTKinectRecording(UntrimmedStream):
 def read_utkinect_raw(path: str | os.PathLike) -> RawRecording:
     """The recorded frames of one ``joints_sXX_eYY.txt``, unresampled."""
     name = os.fspath(path)
-    try:
-        with open(name) as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{name}: cannot be read as text ({exc})") from exc
+    lines = read_lines(name)
     ids, rows = [], []
     for number, line in enumerate(lines, 1):
         fields = line.split()
