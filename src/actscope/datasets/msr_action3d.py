@@ -30,9 +30,9 @@ from actscope.datasets.skeleton_base import (
     check_folder,
     read_lines,
     records_from_names,
+    tidy,
 )
 from actscope.errors import DatasetError
-from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
 from actscope.pose.skeleton import Skeleton
 
@@ -116,15 +116,7 @@ def read_msr_skeleton(path: str | os.PathLike) -> Skeleton:
     skeleton = Skeleton(
         data[None, ..., :3], data[None, ..., 3], KINECT_V1_20.name, FPS, "world", name
     )
-    skeleton, dropped = drop_empty_frames(skeleton)
-    if dropped:
-        log.info("%s: dropped %d all-zero frames", name, dropped)
-    if not skeleton.num_frames:
-        log.warning("%s: every frame is all zeros; the sequence has no frames left", name)
-    skeleton, repaired = repair_jumps(skeleton, MAX_JUMP)
-    if repaired:
-        log.info("%s: interpolated %d glitched joint positions", name, repaired)
-    return skeleton
+    return tidy(skeleton, MAX_JUMP)
 
 
 def _numeric(line: str) -> bool:

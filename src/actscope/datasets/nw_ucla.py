@@ -36,9 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder, read_json
+from actscope.datasets.skeleton_base import (
+    ItemRecord,
+    SkeletonDataset,
+    check_folder,
+    read_json,
+    tidy,
+)
 from actscope.errors import DatasetError
-from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
 from actscope.pose.skeleton import Skeleton
 
@@ -103,13 +108,7 @@ def read_nw_ucla_skeleton(path: str | os.PathLike) -> Skeleton:
     skeleton = Skeleton(
         coords[None], (~missing).astype(np.float32)[None], KINECT_V1_20.name, FPS, "world", name
     )
-    skeleton, dropped = drop_empty_frames(skeleton)
-    if dropped:
-        log.info("%s: dropped %d frames with no joint", name, dropped)
-    skeleton, repaired = repair_jumps(skeleton, MAX_JUMP)
-    if repaired:
-        log.info("%s: interpolated %d glitched joint positions", name, repaired)
-    return skeleton
+    return tidy(skeleton, MAX_JUMP)
 
 
 def load_nw_ucla(root: str | os.PathLike) -> SkeletonDataset:

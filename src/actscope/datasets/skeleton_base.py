@@ -16,6 +16,7 @@ one a dataset is evaluated with when none is named.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,7 +27,10 @@ from typing import Any
 import numpy as np
 
 from actscope.errors import DatasetError
+from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.skeleton import Skeleton
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,18 +150,26 @@ class SkeletonDataset(Sequence[SkeletonItem]):
         return self.subset(i for i, record in enumerate(self.records) if keep(record))
 
 
+def _split_by(
+    dataset: SkeletonDataset, field: str, chosen: Iterable[int]
+) -> tuple[SkeletonDataset, SkeletonDataset]:
+    """(train, test): the items whose record's ``field`` is one of ``chosen``, and the rest."""
+    chosen = set(chosen)
+    if not chosen:
+        raise DatasetError(f"{dataset.name} has no standard training {field}s; name them")
+    return (
+        dataset.where(lambda r: getattr(r, field) in chosen),
+        dataset.where(lambda r: getattr(r, field) not in chosen),
+    )
+
+
 def cross_subject(
     dataset: SkeletonDataset, train_subjects: Iterable[int] | None = None
 ) -> tuple[SkeletonDataset, SkeletonDataset]:
     """(train, test): items of ``train_subjects`` (default: the dataset's standard
     protocol) and of every other subject."""
-    chosen = set(dataset.train_subjects if train_subjects is None else train_subjects)
-    if not chosen:
-        raise DatasetError(f"{dataset.name} has no standard training subjects; name them")
-    return (
-        dataset.where(lambda r: r.subject in chosen),
-        dataset.where(lambda r: r.subject not in chosen),
-    )
+    chosen = dataset.train_subjects if train_subjects is None else train_subjects
+    return _split_by(dataset, "subject", chosen)
 
 
 def cross_view(
@@ -167,13 +179,8 @@ def cross_view(
     cross-view protocol, e.g. NTU RGB+D's cameras 2 and 3, NW-UCLA's 1 and 2) and the rest."""
     if not any(r.camera for r in dataset.records):
         raise DatasetError(f"{dataset.name} records no cameras; cross-view needs a multi-view set")
-    chosen = set(dataset.train_cameras if train_cameras is None else train_cameras)
-    if not chosen:
-        raise DatasetError(f"{dataset.name} has no standard training cameras; name them")
-    return (
-        dataset.where(lambda r: r.camera in chosen),
-        dataset.where(lambda r: r.camera not in chosen),
-    )
+    chosen = dataset.train_cameras if train_cameras is None else train_cameras
+    return _split_by(dataset, "camera", chosen)
 
 
 def protocol_split(
@@ -211,6 +218,22 @@ def check_folder(root: str | os.PathLike, what: str) -> Path:
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder; give the {what} folder")
     return folder
+
+
+def tidy(skeleton: Skeleton, max_jump: float) -> Skeleton:
+    """``skeleton`` without frames where no joint was tracked, and with joints that jump
+    more than ``max_jump`` between frames (tracker glitches) interpolated; each repair is
+    logged with the skeleton's source."""
+    name = skeleton.source
+    skeleton, dropped = drop_empty_frames(skeleton)
+    if dropped:
+        log.info("%s: dropped %d frames with no joint", name, dropped)
+    if not skeleton.num_frames:
+        log.warning("%s: no frame has a joint; the sequence has no frames left", name)
+    skeleton, repaired = repair_jumps(skeleton, max_jump)
+    if repaired:
+        log.info("%s: interpolated %d glitched joint positions", name, repaired)
+    return skeleton
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

@@ -27,9 +27,9 @@ from actscope.datasets.skeleton_base import (
     SkeletonDataset,
     check_folder,
     records_from_names,
+    tidy,
 )
 from actscope.errors import DatasetError
-from actscope.pose.cleaning import drop_empty_frames, repair_jumps
 from actscope.pose.layouts import KINECT_V1_20
 from actscope.pose.skeleton import Skeleton
 
@@ -104,13 +104,7 @@ def read_utd_mhad_skeleton(path: str | os.PathLike) -> Skeleton:
     skeleton = Skeleton(
         coords, np.ones(coords.shape[:3], np.float32), KINECT_V1_20.name, FPS, "world", name
     )
-    skeleton, dropped = drop_empty_frames(skeleton)
-    if dropped:
-        log.info("%s: dropped %d all-zero frames", name, dropped)
-    skeleton, repaired = repair_jumps(skeleton, MAX_JUMP)
-    if repaired:
-        log.info("%s: interpolated %d glitched joint positions", name, repaired)
-    return skeleton
+    return tidy(skeleton, MAX_JUMP)
 
 
 def load_utd_mhad(root: str | os.PathLike) -> SkeletonDataset:
