@@ -285,3 +285,15 @@ def test_published_weights_are_checked_after_download(hub_dir, monkeypatch):
     assert fetched == [get_entry("efficientgcn_b0").weights[0].source[len("url:") :]]
     assert fetched[0].startswith("https://raw.githubusercontent.com/coekmez/Hand-EffGCN/")
     assert not weights.cache_path(fetched[0]).exists()
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def test_the_whole_model_exports_with_torch_export():
+    """The branch features are part of the graph: raw coordinates in, logits out."""
+    model = randomize(create_model("efficientgcn_b0"), seed=5)
+    x = skeletons(1, 20, seed=2)
+    program = torch.export.export(model, (x,))
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x), model(x), rtol=1e-5, atol=1e-5)
