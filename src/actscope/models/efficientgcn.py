@@ -173,7 +173,7 @@ def hop_adjacency(graph: SkeletonGraph, parts: int = 3, max_hop: int = 3) -> tor
     reach = (hops != UNREACHABLE) & (hops <= max_hop)
     degree = reach.sum(axis=1, keepdims=True)
     parts_ = np.stack([(hops == k) / degree for k in range(parts)])
-    return torch.from_numpy(parts_.astype(np.float32))
+    return torch.tensor(parts_, dtype=torch.float32)  # on the default device (meta in stats)
 
 
 # --- input branches ----------------------------------------------------------------------------
