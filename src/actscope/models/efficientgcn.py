@@ -468,10 +468,11 @@ class EfficientGCN(nn.Module):
         nn.init.zeros_(self.fc.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 5 or x.shape[1] != self.in_channels or x.shape[3] != self.num_joints:
+        shape = tuple(x.shape)
+        if len(shape) != 5 or shape[1:4:2] != (self.in_channels, self.num_joints) or shape[2] < 2:
             raise ModelError(
                 f"EfficientGCN takes raw coordinates (N, {self.in_channels}, T, "
-                f"{self.num_joints}, M), got {tuple(x.shape)}"
+                f"{self.num_joints}, M) with T >= 2 frames, got {shape}"
             )
         n, _, t, v, m = x.shape
         branches = self.features(x)  # (N, 3, 2C, T, V, M)
