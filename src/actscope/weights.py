@@ -19,6 +19,7 @@ caller asks for an online source.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
@@ -92,7 +93,7 @@ def load_pretrained(
     if source.startswith("hf:") or (not _is_online(source) and Path(source).is_dir()):
         model, file_classes = _load_hf(entry, source, builder_kwargs)
     else:
-        checkpoint = read_checkpoint(_local_path(source))
+        checkpoint = read_checkpoint(_local_path(source, info.sha256 if info else ""))
         kwargs = {**(checkpoint.builder_kwargs or {}), **builder_kwargs}
         model = entry.builder(**kwargs)
         state = to_native(model, checkpoint.state_dict)
@@ -145,14 +146,15 @@ def _resolve(
     return text, None
 
 
-def _local_path(source: str) -> Path:
-    """A file to read for ``source``: shipped in the package, downloaded (cached) or local."""
+def _local_path(source: str, sha256: str = "") -> Path:
+    """A file to read for ``source``: shipped in the package, downloaded (cached; checked
+    against ``sha256`` when given) or local."""
     if source.startswith("package:"):
         from importlib.resources import files
 
         return Path(str(files("actscope").joinpath(source[len("package:") :])))
     if _is_online(source):
-        return download(_url_of(source))
+        return download(_url_of(source), sha256)
     return Path(source)
 
 
@@ -173,9 +175,10 @@ def cache_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
 
 
-def download(url: str) -> Path:
+def download(url: str, sha256: str = "") -> Path:
     """The cached copy of ``url``, downloading it first (atomically) if needed; a
-    :class:`ModelError` explains how to work offline when the download fails."""
+    :class:`ModelError` explains how to work offline when the download fails, and refuses a
+    download whose SHA-256 hex digest is not ``sha256`` (when given)."""
     target = cache_path(url)
     if target.is_file():
         return target
@@ -187,6 +190,11 @@ def download(url: str) -> Path:
             torch.hub.download_url_to_file(
                 url, str(temp), hash_prefix=digest.group(1) if digest else None, progress=True
             )
+            if sha256 and (found := _sha256(temp)) != sha256.lower():
+                raise ModelError(
+                    f"the download of {url} is corrupt (sha256 {found[:12]}..., expected "
+                    f"{sha256[:12]}...); retry"
+                )
     except (urllib.error.URLError, TimeoutError) as exc:
         raise ModelError(
             f"cannot download {url} ({_reason(exc)}): you seem to be offline; download it on "
@@ -199,6 +207,14 @@ def download(url: str) -> Path:
     return target
 
 
+def _sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _reason(exc: BaseException) -> str:
     text = str(getattr(exc, "reason", "") or exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:120]
@@ -207,8 +223,14 @@ def _reason(exc: BaseException) -> str:
 # --- reading files -----------------------------------------------------------------------
 
 # numpy objects allowed in weights_only loads: some upstream files store metrics as numpy
-# scalars next to the tensors.
-_NUMPY_GLOBALS = [np.core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
+# scalars or arrays next to the tensors (EfficientGCN's confusion matrix in "best_state").
+_NUMPY_GLOBALS = [
+    np.core.multiarray.scalar,
+    np.core.multiarray._reconstruct,
+    np.ndarray,
+    np.dtype,
+    np.dtypes.Float64DType,
+]
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -13,7 +13,10 @@ Formats and where their parameter names come from:
 * ``pytorchvideo`` -- PyTorchVideo's model zoo ``.pyth`` files (``{"model_state": ...}``,
   ``blocks.N...`` names of ``create_x3d``/``create_resnet``/``create_slowfast``);
 * ``tsm`` -- the official TSM repository's ``{"state_dict": ...}`` files
-  (``module.base_model...``, ``module.new_fc``).
+  (``module.base_model...``, ``module.new_fc``);
+* ``efficientgcn`` -- the EfficientGCN authors' ``{"model": ...}`` files
+  (``input_branches.0.stem_scn...``, ``main_stream.block-0_tcn-0...``), renamed by
+  :func:`actscope.models.efficientgcn.efficientgcn_from_official`.
 
 Block-level correspondence (ResNet and X3D bottlenecks share actscope's
 :class:`~actscope.models.layers.Bottleneck3d`):
@@ -42,6 +45,7 @@ import torch
 from torch import nn
 
 from actscope.errors import ModelError
+from actscope.models.efficientgcn import EfficientGCN, efficientgcn_from_official
 from actscope.models.i3d import I3D
 from actscope.models.layers import BN_EPS
 from actscope.models.slowfast import SlowFast
@@ -337,6 +341,7 @@ _CONVERTERS: dict[tuple[type[nn.Module], str], Callable[[Mapping], StateDict]] =
     (SlowFast, "pyslowfast"): slowfast_from_pyslowfast,
     (SlowFast, "pytorchvideo"): slowfast_from_pytorchvideo,
     (TSM, "tsm"): tsm_from_official,
+    (EfficientGCN, "efficientgcn"): efficientgcn_from_official,
 }
 
 
@@ -346,8 +351,8 @@ def strip_prefix(state: Mapping[str, torch.Tensor], prefix: str = "module.") -> 
 
 
 def detect_format(state: Mapping[str, torch.Tensor]) -> str:
-    """Which naming a state dict uses: ``pyslowfast``, ``pytorchvideo``, ``tsm`` or ``native``
-    (actscope's own, torchvision's and Hugging Face's names)."""
+    """Which naming a state dict uses: ``pyslowfast``, ``pytorchvideo``, ``tsm``,
+    ``efficientgcn`` or ``native`` (actscope's own, torchvision's and Hugging Face's names)."""
     keys = list(state)
     if any(k.startswith(("s1.pathway", "head.projection.")) for k in keys):
         return "pyslowfast"
@@ -355,6 +360,8 @@ def detect_format(state: Mapping[str, torch.Tensor]) -> str:
         return "pytorchvideo"
     if any(k.startswith(("base_model.", "new_fc.")) for k in keys):
         return "tsm"
+    if any(k.startswith(("input_branches.", "main_stream.")) for k in keys):
+        return "efficientgcn"
     return "native"
 
 

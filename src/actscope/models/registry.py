@@ -59,7 +59,8 @@ class WeightsInfo:
 
     ``source`` is one of ``package:<file>`` (shipped inside actscope, offline),
     ``torchvision:<Enum.MEMBER>``, ``hf:<hub id>`` or ``url:<address>`` (the last three
-    need a network connection or a local copy given by path).
+    need a network connection or a local copy given by path). ``sha256``, when given, is the
+    hex digest a ``url:`` download must have.
     """
 
     name: str
@@ -68,6 +69,7 @@ class WeightsInfo:
     licence: str
     metrics: dict[str, float] = field(default_factory=dict)
     dataset: str = ""
+    sha256: str = ""
 
     @property
     def offline(self) -> bool:

@@ -22,6 +22,9 @@ sharing the form with other sources matters less than keeping what the sensor gi
 - ``layout`` other than ``body15`` keeps the source layout's own joints (a Kinect's hands and
   feet), and ``normalize="torso"`` centres every frame on the pelvis and divides by the
   median neck-pelvis length (:func:`actscope.pose.convert.normalize`).
+- ``normalize="camera"`` is the raw input of models trained on NTU RGB+D's skeletons
+  (``efficientgcn_b0``): the 25 NTU joints in metres in Kinect v2's camera space, 30 fps,
+  zero-padded, no score channel (:func:`actscope.pose.ntu_input.ntu_input`).
 - ``fps`` keeps real tempo: time is resampled to that rate and the sequence centred in the
   window of ``frames`` (its first and last frames repeated), instead of stretched over it,
   so a jog stays faster than a walk. Sequences longer than the window are squeezed into it.
@@ -75,7 +78,7 @@ class BodyFeatures:
     persons: int = 1
     min_score: float = 0.3
     layout: str = BODY15.name
-    normalize: Literal["limb", "torso"] = "limb"
+    normalize: Literal["limb", "torso", "camera"] = "limb"
     fps: float = 0.0  # 0: the whole sequence stretched over ``frames``
     use_scores: bool = True
     window_seconds: float = 2.5
@@ -89,9 +92,13 @@ class BodyFeatures:
                 f"window_seconds={self.window_seconds}: need at least 2 frames, 1 person and "
                 "a positive window"
             )
-        if self.normalize not in ("limb", "torso"):
-            raise PoseError(f"normalize must be 'limb' or 'torso', got {self.normalize!r}")
-        if self.layout != BODY15.name and self.normalize != "torso":
+        if self.normalize not in ("limb", "torso", "camera"):
+            raise PoseError(
+                f"normalize must be 'limb', 'torso' or 'camera', got {self.normalize!r}"
+            )
+        if self.normalize == "camera" and (self.layout != "ntu25" or self.dims != 3):
+            raise PoseError("normalize='camera' (NTU RGB+D's raw input) takes ntu25 in 3D")
+        if self.layout != BODY15.name and self.normalize == "limb":
             raise PoseError(f"layout {self.layout!r} needs normalize='torso' (limb is body15's)")
         get_layout(self.layout)  # fails clearly on an unknown name
 
@@ -135,13 +142,18 @@ class BodyFeatures:
 
     @property
     def channels(self) -> int:
-        return self.dims + 1
+        """Coordinates, then a score channel (none for raw camera-space input)."""
+        return self.dims if self.normalize == "camera" else self.dims + 1
 
     @property
     def num_joints(self) -> int:
         return get_layout(self.layout).num_joints
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
+        if self.normalize == "camera":
+            from actscope.pose.ntu_input import ntu_input
+
+            return torch.from_numpy(ntu_input(skeleton, self.frames, self.persons))
         if self.normalize == "torso":
             coords, scores = torso_coords(skeleton, self.dims, self.layout)
         else:
