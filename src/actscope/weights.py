@@ -2,7 +2,8 @@
 
 ``load_pretrained(name)`` takes the first weights listed for a model; a second argument picks
 other weights by name (``"kinetics400-pytorchvideo"``), a source (``"torchvision:..."``,
-``"url:..."``, ``"hf:..."``) or a local file or folder:
+``"url:..."``, ``"hf:..."``), ``"default"`` (the skeleton model shipped in the package, to
+fine-tune it) or a local file or folder:
 
 * ``.pyth``/``.pth``/``.pt`` files from torch.save -- torchvision, PySlowFast
   (``{"model_state": ...}``), PyTorchVideo, the official TSM repository
@@ -51,6 +52,16 @@ from actscope.models.registry import InputSpec, ModelEntry, WeightsInfo
 log = logging.getLogger(__name__)
 
 ONLINE_SCHEMES = ("torchvision:", "url:", "hf:")
+DEFAULT = "default"
+"""The name of the model shipped inside the package, wherever a checkpoint is taken."""
+DEFAULT_CHECKPOINT = "default_skeleton.pt"
+
+
+def default_checkpoint() -> Path:
+    """Path of the skeleton model shipped inside the package."""
+    from importlib.resources import files
+
+    return Path(str(files("actscope") / "assets" / DEFAULT_CHECKPOINT))
 
 
 @dataclass
@@ -95,6 +106,8 @@ def load_pretrained(
     else:
         checkpoint = read_checkpoint(_local_path(source, info.sha256 if info else ""))
         kwargs = {**(checkpoint.builder_kwargs or {}), **builder_kwargs}
+        if checkpoint.classes:  # an actscope checkpoint records its classes, not their count
+            kwargs.setdefault("num_classes", len(checkpoint.classes))
         model = entry.builder(**kwargs)
         state = to_native(model, checkpoint.state_dict)
         _match_classifier(model, state)
@@ -127,6 +140,8 @@ def _resolve(
             )
         return entry.weights[0].source, entry.weights[0]
     text = os.fspath(source_or_path)
+    if text == DEFAULT:
+        return str(default_checkpoint()), None
     for info in entry.weights:
         if text in (info.name, info.source):
             return info.source, info

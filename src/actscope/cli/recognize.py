@@ -186,7 +186,7 @@ def _print_predictions(results, as_json: bool, as_csv: bool, output: str | None,
         )
     if as_json:
         text = json.dumps([r.to_dict() for r in results], indent=2) + "\n"
-    elif as_csv:
+    elif as_csv:  # the ranked guesses; an unknown video's are its nearest ones
         lines = ["video,rank,label,score"]
         for r in results:
             lines += [_csv_row(r.video, i, k, v) for i, (k, v) in enumerate(r.top, 1)]
@@ -220,7 +220,10 @@ def _prediction_table(results, top_k: int) -> None:
         person = (
             "-" if r.frames_with_person is None else f"{r.frames_with_person}/{r.frames} frames"
         )
-        if r.top:
+        if r.unknown:  # none of the model's actions: its nearest guesses, each with its score
+            also = "nearest: " + ", ".join(f"{k} {v:.2f}" for k, v in r.top[:top_k])
+            table.add_row(Path(r.video).name, r.label, "-", also, person, f"{r.seconds:.1f} s")
+        elif r.top:
             label, score = r.top[0]
             also = ", ".join(f"{k} {v:.2f}" for k, v in r.top[1:top_k])
             table.add_row(

@@ -37,7 +37,8 @@ class DataConfig:
 class TrainingData:
     """What a training run needs from its dataset: the torch datasets of ``(input, label)``
     pairs, the class names, the input spec that checkpoints carry for inference, the model
-    keyword arguments the input implies, and extra test sets evaluated at the end."""
+    keyword arguments the input implies, extra test sets evaluated at the end, and held-out
+    training items to calibrate the "unknown action" threshold on (``calibration``)."""
 
     train: Dataset
     test: Dataset | None
@@ -45,13 +46,16 @@ class TrainingData:
     input_spec: InputSpec
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     extra_tests: dict[str, Dataset] = field(default_factory=dict)
+    calibration: Dataset | None = None
 
 
 @dataclass(frozen=True)
 class DatasetEntry:
     """A dataset actscope knows by name: its loader and the folder it usually sits in.
 
-    Skeleton datasets give ``load(root)``, a :class:`~actscope.datasets.SkeletonDataset`.
+    Skeleton datasets give ``load(root, **options)``, a
+    :class:`~actscope.datasets.SkeletonDataset`; ``options`` names the ``data.options`` the
+    loader takes (none for most).
     Video datasets build their torch datasets themselves (decoding, clip sampling):
     ``training(data_config, model_name, root) -> TrainingData`` and
     ``evaluation(name, root, protocol, input_spec, part) -> (Dataset, class names)``.
@@ -63,6 +67,7 @@ class DatasetEntry:
     summary: str
     training: Callable[[Any, str, Path], TrainingData] | None = None
     evaluation: Callable[..., tuple[Dataset, list[str]]] | None = None
+    options: tuple[str, ...] = ()
 
 
 def dataset_root(entry: DatasetEntry, root: str | os.PathLike = "") -> Path:

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import fields
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,14 @@ from actscope.pose.layouts import BODY15
 
 logger = logging.getLogger(__name__)
 
-TRAINING_OPTIONS = ("augment", "augment_options", "test_datasets")
+TRAINING_OPTIONS = (
+    "augment",
+    "augment_options",
+    "test_datasets",
+    "shots",
+    "shots_seed",
+    "calibration",
+)
 """``data.options`` of skeleton datasets besides the fields of
 :class:`~actscope.pose.features.BodyFeatures`."""
 SKELETON_OPTIONS = (*(f.name for f in fields(BodyFeatures)), *TRAINING_OPTIONS)
@@ -115,6 +123,14 @@ def _skeleton_loaders() -> dict[str, DatasetEntry]:
                 "UTKinect actions cut from untrimmed Kinect recordings, 10 actions; loso-s<N>",
             ),
             DatasetEntry(
+                "everyday",
+                ".",
+                _load_everyday,
+                "every real skeleton set above pooled under one everyday vocabulary "
+                "(everyday.yaml); split1 (default)-split3 follow JHMDB's",
+                options=("sources", "leave_out_classes"),
+            ),
+            DatasetEntry(
                 "skeleton-folder",
                 "",
                 d.load_skeleton_folder,
@@ -173,6 +189,25 @@ def get_dataset(name: str) -> DatasetEntry:
     return entries[name]
 
 
+def _load_everyday(
+    root: Path, sources: list[str] | None = None, leave_out_classes: list[str] | None = None
+) -> Any:
+    """The pooled dataset of :mod:`actscope.datasets.everyday`: ``sources`` (catalog names;
+    default: every source of the taxonomy) from their folders under ``root``."""
+    from actscope.datasets.everyday import load_taxonomy, pool
+
+    taxonomy = load_taxonomy()
+    names = list(sources) if sources else list(taxonomy)
+    unknown = [n for n in names if n not in taxonomy]
+    if unknown:
+        raise ConfigError(f"data option sources: {', '.join(unknown)} not in the taxonomy")
+    loaded = {}
+    for name in names:
+        entry = get_dataset(name)
+        loaded[name] = _with_motion(entry.load(Path(root) / entry.folder))
+    return pool(loaded, taxonomy, split, leave_out_classes=leave_out_classes or ())
+
+
 def split(dataset: Any, protocol: str) -> tuple[Any, Any]:
     """(train, test) items of a skeleton dataset under ``protocol``: one the dataset defines
     itself (JHMDB's ``split1``, SBU's ``fold1``, ...), ``cross-subject`` (its standard
@@ -216,12 +251,13 @@ def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -
     registered = get_entry(model).input
     if not isinstance(registered, BodyFeatures):
         raise ConfigError(f"{model} is an RGB model; {entry.name} holds skeletons")
-    given = {k: v for k, v in options.items() if k not in TRAINING_OPTIONS}
+    loader_options = {k: v for k, v in options.items() if k in entry.options}
+    given = {k: v for k, v in options.items() if k not in (*TRAINING_OPTIONS, *entry.options)}
     unknown = set(given) - set(SKELETON_OPTIONS)
     if unknown:
+        known = (*SKELETON_OPTIONS, *entry.options)
         raise ConfigError(
-            f"unknown data option(s) {', '.join(sorted(unknown))}; known: "
-            f"{', '.join(SKELETON_OPTIONS)}"
+            f"unknown data option(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
         )
     # the model's registered frames, and the features' own defaults for the rest
     features = BodyFeatures.from_dict({"frames": registered.frames, **given})
@@ -237,11 +273,24 @@ def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -
     else:
         raise ConfigError(f"data option augment={augment!r}; use view, geometric or none")
 
-    items = _with_motion(entry.load(dataset_root(entry, data.root)))
+    items = _with_motion(entry.load(dataset_root(entry, data.root), **loader_options))
     train_items, test_items = split(items, data.protocol)
+    if options.get("shots"):
+        train_items = per_class(
+            train_items, int(options["shots"]), int(options.get("shots_seed", 0))
+        )
+    calibration = None
+    if options.get("calibration"):
+        train_items, calibration = held_out(train_items, float(options["calibration"]))
     if len(train_items) == 0:
         raise DatasetError(f"{entry.name}: no training items under protocol {data.protocol!r}")
-    extra = {}
+    extra = {
+        # a pooled dataset is also tested on each source's own test items
+        source: SkeletonTorchDataset(
+            test_items.where(lambda r, s=source: r.source == s), features, cache=True
+        )
+        for source in sorted({r.source for r in test_items.records if r.source})
+    }
     for name in options.get("test_datasets") or []:
         other = get_dataset(name)
         other_items = _with_motion(other.load(dataset_root(other)))
@@ -264,7 +313,43 @@ def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -
             **({"graph": features.layout} if features.layout != BODY15.name else {}),
         },
         extra_tests=extra,
+        calibration=SkeletonTorchDataset(calibration, features, cache=True)
+        if calibration is not None
+        else None,
     )
+
+
+def per_class(items: Any, shots: int, seed: int) -> Any:
+    """``shots`` items of every class of ``items`` (all of a class that has fewer), drawn
+    with a generator seeded by ``seed``: few-shot training sets."""
+    if shots < 1:
+        raise ConfigError(f"data option shots must be at least 1, got {shots}")
+    rng = np.random.default_rng(seed)
+    labels = items.labels
+    chosen = [
+        int(i)
+        for label in np.unique(labels)
+        for i in sorted(rng.permutation(np.flatnonzero(labels == label))[:shots])
+    ]
+    return items.subset(sorted(chosen))
+
+
+def held_out(items: Any, fraction: float) -> tuple[Any, Any]:
+    """``items`` split into what trains and a ``fraction`` of every class held out (at
+    least one item of each class with two or more), the same for every seed: data to
+    calibrate on that neither trains the model nor is its test split."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"data option calibration must be in (0, 1), got {fraction}")
+    rng = np.random.default_rng(12345)
+    labels = items.labels
+    kept = []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        count = max(1, round(fraction * len(members))) if len(members) > 1 else 0
+        kept += members[:count].tolist()
+    chosen = set(kept)
+    rest = [i for i in range(len(items)) if i not in chosen]
+    return items.subset(rest), items.subset(sorted(chosen))
 
 
 def _with_motion(items: Any) -> Any:

@@ -48,7 +48,8 @@ class SkeletonItem:
 class ItemRecord:
     """What a dataset knows about an item before reading it. ``camera`` and ``setup`` are
     given by multi-view datasets (NTU RGB+D) and 0 otherwise. ``train_in`` names the
-    dataset-defined protocols under which the item is a training item."""
+    dataset-defined protocols under which the item is a training item; ``source`` names the
+    dataset an item of a pooled dataset comes from (empty otherwise)."""
 
     path: Path
     label: int
@@ -57,6 +58,7 @@ class ItemRecord:
     camera: int = 0
     setup: int = 0
     train_in: frozenset[str] = frozenset()
+    source: str = ""
 
 
 class SkeletonDataset(Sequence[SkeletonItem]):

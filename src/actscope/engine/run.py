@@ -19,18 +19,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
 from actscope.checkpoint import (
     load_checkpoint,
     load_model_state,
     save_checkpoint,
 )
 from actscope.datasets.catalog import training_data
+from actscope.engine.calibration import UnknownRule, calibrate
 from actscope.engine.config import TrainConfig
-from actscope.engine.evaluate import evaluate
+from actscope.engine.device import resolve_device
+from actscope.engine.evaluate import eval_loader, evaluate, predict_scores
 from actscope.engine.metrics import EvalReport
 from actscope.engine.trainer import TrainResult, build_model, train
-from actscope.errors import ConfigError
+from actscope.errors import ConfigError, ModelError
 from actscope.files import write_text
+from actscope.models.registry import input_from_dict
+from actscope.video.spec import ClipSpec
+from actscope.weights import DEFAULT, default_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +68,37 @@ class RunResult:
         }
 
 
+def _follow_pretrained(config: TrainConfig) -> None:
+    """Fine-tuning an actscope checkpoint (``pretrained``: ``"default"`` or a ``model.pt``):
+    its model, unless one is named, and its input spec for the data options not given, so
+    the new clips are read as the checkpoint was trained to read them."""
+    if not config.pretrained:
+        return
+    path = default_checkpoint() if config.pretrained == DEFAULT else Path(config.pretrained)
+    try:
+        checkpoint = load_checkpoint(path)
+    except ModelError:  # upstream weights: nothing to follow
+        return
+    config.model = config.model or checkpoint["model"]["name"]
+    spec = input_from_dict(checkpoint["input"])
+    fields = spec.to_dict()
+    keep = ("frames", "stride", "size", "resize") if isinstance(spec, ClipSpec) else fields
+    for key in keep:
+        if key not in ("kind", "window_seconds"):
+            config.data.options.setdefault(key, fields[key])
+
+
+def calibrate_unknown(model: nn.Module, held_out: Dataset, config: TrainConfig) -> UnknownRule:
+    """The unknown-action rule of ``model`` calibrated on ``held_out`` known clips."""
+    loader = eval_loader(held_out, config.eval_batch_size or config.batch_size)
+    logits, _, _ = predict_scores(model, loader, device=resolve_device(config.device))
+    probabilities = torch.from_numpy(logits).softmax(-1).numpy()
+    return calibrate(probabilities)
+
+
 def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
     """Train ``config.model`` on ``config.data`` and test the final weights."""
+    _follow_pretrained(config)
     if not config.model:
         raise ConfigError("no model given; name one with --model (see `actscope models`)")
     if not config.data.name:
@@ -87,6 +125,15 @@ def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -
     last = load_checkpoint(result.last_checkpoint)
     load_model_state(model, last["state_dict"], source=str(result.last_checkpoint))
     final = {k: v for k, v in last.items() if k != "train_state"}
+    if data.calibration is not None:
+        rule = calibrate_unknown(model, data.calibration, config)
+        final["unknown"] = rule.to_dict()
+        logger.info(
+            "unknown action below confidence %.3f (names %.0f%% of %d held-out clips)",
+            rule.threshold,
+            100 * rule.coverage,
+            rule.calibrated_on,
+        )
     save_checkpoint(final, result.out_dir / "model.pt")
 
     tests = {"test": data.test, **data.extra_tests}

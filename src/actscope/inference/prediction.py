@@ -33,6 +33,8 @@ from actscope.pose.skeleton import Skeleton
 log = logging.getLogger(__name__)
 
 VideoInput = str | os.PathLike
+UNKNOWN = "unknown action"
+"""The label of a video that shows none of a model's actions (as far as it can tell)."""
 FrameCallback = Callable[[int, int | None], None]
 """``on_frame(frames_done, frames_total_or_None)`` within the current video."""
 
@@ -44,7 +46,10 @@ class Prediction:
     ``frames`` decoded frames used; ``frames_with_person`` how many had a person in them
     (``None`` for RGB models); ``windows`` how many windows or clips were scored;
     ``duration`` seconds of video; ``seconds`` the time taken. ``error`` is set, and
-    ``top`` empty, when the video could not be processed.
+    ``top`` empty, when the video could not be processed. ``unknown`` is true when the model
+    is not sure enough that the video shows any of its actions (see
+    :class:`~actscope.engine.calibration.UnknownRule`): :attr:`label` is then
+    :data:`UNKNOWN` and ``top`` holds the nearest guesses.
     """
 
     video: str
@@ -56,6 +61,7 @@ class Prediction:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    unknown: bool = False
     scores: ScoreTrack | None = field(default=None, repr=False)
     skeleton: Skeleton | None = field(default=None, repr=False)  # image keypoints
 
@@ -65,12 +71,17 @@ class Prediction:
 
     @property
     def label(self) -> str | None:
-        """The most probable action, or ``None`` when there is none."""
-        return self.top[0][0] if self.top else None
+        """The most probable action, :data:`UNKNOWN` when it is too unsure to name one, or
+        ``None`` when nothing was scored."""
+        if not self.top:
+            return None
+        return UNKNOWN if self.unknown else self.top[0][0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "video": self.video,
+            "label": self.label,
+            "unknown": self.unknown,
             "top": [{"label": k, "score": round(v, 4)} for k, v in self.top],
             "frames": self.frames,
             "frames_with_person": self.frames_with_person,
@@ -177,6 +188,8 @@ def predict(
         started = time.perf_counter()
         try:
             result = one(video, top_k)
+            if recognizer.unknown is not None and result.top and result.scores is not None:
+                result.unknown = bool(recognizer.unknown.is_unknown(result.scores.mean_probs()))
         except ActscopeError as exc:
             # recorded in the result, which callers report; a warning here would say it twice
             log.info("%s: skipped: %s", video, exc)

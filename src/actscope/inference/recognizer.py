@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,12 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from actscope.engine.calibration import UnknownRule
 from actscope.errors import ForeignCheckpointError, ModelError
 from actscope.models.registry import InputSpec, input_from_dict
 from actscope.pose.estimate import PoseTrack
 from actscope.pose.features import BodyFeatures
 from actscope.pose.skeleton import Skeleton
 from actscope.video.spec import ClipSpec
+from actscope.weights import default_checkpoint
 
 if TYPE_CHECKING:
     from actscope.video.transforms import Compose
@@ -35,18 +36,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
-DEFAULT_CHECKPOINT = "default_skeleton.pt"
-
-
-def default_checkpoint() -> Path:
-    """Path of the skeleton model shipped inside the package."""
-    return Path(str(resources.files("actscope") / "assets" / DEFAULT_CHECKPOINT))
 
 
 @dataclass
 class Recognizer:
     """``model`` (eval mode) maps a batch of inputs to logits over ``class_names``;
-    ``input`` is the typed spec of what it takes; ``source`` names where it came from.
+    ``input`` is the typed spec of what it takes; ``source`` names where it came from;
+    ``unknown`` (when the model was calibrated for it) says when a clip shows none of its
+    actions.
 
     Build one with :meth:`load` (or :meth:`for_input`), which returns the subclass for the
     spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`.
@@ -56,6 +53,7 @@ class Recognizer:
     class_names: list[str]
     input: InputSpec
     source: str
+    unknown: UnknownRule | None = None
 
     spec_type: ClassVar[type] = object
 
@@ -68,11 +66,15 @@ class Recognizer:
 
     @staticmethod
     def for_input(
-        model: nn.Module, class_names: list[str], spec: InputSpec, source: str
+        model: nn.Module,
+        class_names: list[str],
+        spec: InputSpec,
+        source: str,
+        unknown: UnknownRule | None = None,
     ) -> Recognizer:
         """The recognizer for ``spec``'s kind: the one place the choice is made."""
         family = SkeletonRecognizer if isinstance(spec, BodyFeatures) else ClipRecognizer
-        return family(model, list(class_names), spec, source)
+        return family(model, list(class_names), spec, source, unknown)
 
     @classmethod
     def load(cls, model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
@@ -118,7 +120,10 @@ class Recognizer:
 
         model, checkpoint = load_trained_model(path)
         spec = input_from_dict(checkpoint.get("input") or {})
-        return cls.for_input(model, list(checkpoint["class_names"]), spec, os.fspath(path))
+        rule = checkpoint.get("unknown")
+        unknown = UnknownRule.from_dict(rule) if rule else None
+        names = list(checkpoint["class_names"])
+        return cls.for_input(model, names, spec, os.fspath(path), unknown)
 
     @torch.inference_mode()
     def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
