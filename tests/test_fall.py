@@ -273,6 +273,101 @@ def test_no_alarm_on_real_pushup_videos_in_2d():
     assert len(rows) == 261 and alarms == []
 
 
+# --- real falls: UR Fall (2D keypoints of real recordings) ---------------------------------
+
+
+def urfall(name: str):
+    """One sequence of ``urfall_dev`` (skips when the data is absent)."""
+    from actscope.datasets.urfall import load_urfall
+
+    return next(s for s in load_urfall(shared_path("urfall_dev")) if s.name == name)
+
+
+def falling_starts(sequence) -> float:
+    """Time (s) of the first frame labelled "falling"."""
+    return float(np.flatnonzero(sequence.labels == 1)[0] / sequence.skeleton.fps)
+
+
+@pytest.mark.real_data
+def test_a_real_fall_alerts_once_after_the_person_is_down():
+    fall = urfall("fall-01")  # 1.6 s on the floor after the fall
+    [alert] = detect_falls(fall.skeleton)
+    assert alert.complete and alert.lying >= 1.0
+    assert falling_starts(fall) <= alert.time <= fall.first_lying + 0.5
+    assert fall.first_lying <= alert.confirmed <= fall.first_lying + 1.5
+
+
+@pytest.mark.real_data
+def test_urfall_dev_floors_recall_and_delay():
+    """The issue's floors on the 15 dev falls (the thresholds were checked on them too)."""
+    from actscope.datasets.urfall import load_urfall
+
+    sequences = load_urfall(shared_path("urfall_dev"))
+    found = {s.name: detect_falls(s.skeleton) for s in sequences}
+    long = [s for s in sequences if s.lying_after >= 1.0]
+    delays = [found[s.name][0].confirmed - s.first_lying for s in sequences if found[s.name]]
+    assert len(sequences) == 15 and len(long) >= 5
+    assert sum(bool(found[s.name]) for s in sequences) >= 0.9 * 15
+    assert sum(bool(found[s.name]) for s in long) >= 0.9 * len(long)
+    assert np.median(delays) < 1.5
+    assert all(len(a) <= 1 for a in found.values())
+
+
+@pytest.mark.real_data
+def test_a_real_recording_that_ends_just_after_the_fall_still_alerts():
+    fall = urfall("fall-01")
+    cut = fall.skeleton.slice_time(0.0, fall.first_lying + 0.1)
+    [alert] = detect_falls(cut)
+    assert not alert.complete and alert.confirmed == pytest.approx(cut.times[-1])
+    assert falling_starts(fall) <= alert.time <= fall.first_lying + 0.1
+    # ended while the person was still going down: nothing to confirm
+    assert detect_falls(fall.skeleton.slice_time(0.0, falling_starts(fall) + 0.3)) == []
+
+
+@pytest.mark.real_data
+def test_noisy_real_lying_keypoints_still_alert():
+    """A real lying pose with every joint jumping by about a tenth of the frame between
+    frames and scores of 0.1-0.3 (as estimators see people on the floor) after a real
+    fall; the same noise on the real standing pose raises nothing."""
+    fall = urfall("fall-11")
+    skeleton, rng = fall.skeleton, np.random.default_rng(0)
+    lying = np.flatnonzero(fall.labels == 2)
+    best = lying[np.argmax(skeleton.scores[0, lying].mean(axis=1))]  # a real lying frame
+    first = int(lying[0])
+
+    def noisy(pose: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        coords = pose + rng.normal(0, 0.07 * 480, (frames, *pose.shape))
+        scores = rng.uniform(0.1, 0.3, coords.shape[:2])
+        return coords, np.where(np.isnan(coords[..., 0]), 0, scores)
+
+    coords, scores = noisy(skeleton.coords[0, best], 45)
+    jumps = np.linalg.norm(np.diff(coords, axis=0), axis=-1)
+    assert np.nanmedian(jumps) > 0.08 * 480  # really a tenth of the frame
+    made = skeleton.replace(
+        coords=np.concatenate([skeleton.coords[0, :first], coords])[None],
+        scores=np.concatenate([skeleton.scores[0, :first], scores])[None],
+    )
+    [alert] = detect_falls(made)
+    assert alert.complete and alert.confirmed < made.times[-1]
+    coords, scores = noisy(skeleton.coords[0, 10], 90)
+    standing_noise = skeleton.replace(
+        coords=np.concatenate([skeleton.coords[0, :30], coords])[None],
+        scores=np.concatenate([skeleton.scores[0, :30], scores])[None],
+    )
+    assert detect_falls(standing_noise) == []
+
+
+@pytest.mark.real_data
+def test_real_front_view_pushups_misread_as_standing_raise_no_alarm():
+    """MoveNet takes the arms of these front-view push-ups for legs, so the person seems to
+    stand and drop to the floor again and again (earlier versions alarmed on both)."""
+    from actscope.apps.pushup_form import read_movenet_json
+
+    root = shared_path("pushup_form", "movenet")
+    for name, fps in (("wrong/wrong118.json", 30.0), ("correct/correct138.json", 29.97)):
+        assert detect_falls(read_movenet_json(root / name, fps)) == []
+
+
 # --- command line ---------------------------------------------------------------------------
 
 
