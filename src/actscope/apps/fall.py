@@ -116,7 +116,7 @@ class FallConfig:
     """Fewest standing frames within ``reference_seconds`` for a reference."""
     high: float = 0.75
     """The descent starts from at least this height (still up: above kneeling)."""
-    low: float = 0.4
+    low: float = 0.45
     """At most this height is down on the floor."""
     max_hips: float = 0.45
     """Highest median pelvis height while down (where the pelvis is seen): lying or
@@ -417,12 +417,15 @@ class FallDetector:
         seen_at = time if last_seen is None else last_seen
         down = [r for r in self._since(pending.impact) if not math.isnan(r.height)]
         height = float(np.median([r.height for r in down])) if down else math.nan
-        hips = [r.hips for r in down if not math.isnan(r.hips)]
+        # the hips as they are now (they come down after the upper body in a fall)
+        start = max(pending.impact, seen_at - config.rise_seconds)
+        hips = [r.hips for r in down if r.time >= start and not math.isnan(r.hips)]
         hips_up = bool(hips) and float(np.median(hips)) > config.max_hips
-        if (
-            not (self._down_now(seen_at, pending.impact) <= config.low and height <= config.low)
-            or hips_up
-        ):
+        # down in the last frame seen (not on the way back up), over the last moments and
+        # over most of the time since the impact
+        last = down[-1].smooth if down else math.nan
+        now = max(last, self._down_now(seen_at, pending.impact))
+        if not (now <= config.low and height <= config.low) or hips_up:
             if final:
                 self._pending = None
             return None
