@@ -20,7 +20,7 @@ The checks, and what each keeps from raising an alarm:
   ``max_start_angle`` of vertical, hips between the ankles and the neck, a straight leg,
   feet close together, at least ``min_upright_frames`` such frames within
   ``reference_seconds``): push-ups and other floor exercise, views without the feet;
-- **fast**: the upper body passes from ``high`` (0.75) to ``low`` (0.4) within
+- **fast**: the upper body passes from ``high`` (0.75) to ``low`` (0.45) within
   ``max_fall_time`` and drops at ``min_speed`` (1 standing height per second, about
   1.4 m/s at the neck) or faster: lying down on purpose, sitting down, kneeling;
 - **down to the floor**: the upper body at most ``low``, the pelvis (where seen) at most
@@ -117,7 +117,8 @@ class FallConfig:
     high: float = 0.75
     """The descent starts from at least this height (still up: above kneeling)."""
     low: float = 0.45
-    """At most this height is down on the floor."""
+    """At most this height is down on the floor: lying, sitting on the floor or on all
+    fours, not squatting (0.55-0.6), kneeling or sitting on a chair (0.7)."""
     max_hips: float = 0.45
     """Highest median pelvis height while down (where the pelvis is seen): lying or
     sitting on the floor is about 0.1, bending over with straight legs keeps the hips at
