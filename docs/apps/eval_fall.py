@@ -131,6 +131,7 @@ def urfall_summary(rows: dict) -> dict:
     """Recall (all, and with at least 1 s of lying after the fall) and alert delays."""
     long = {k: r for k, r in rows.items() if r["lying_after_s"] >= 1.0}
     delays = [r["delay_s"] for r in rows.values() if r["alerts"]]
+    long_delays = [r["delay_s"] for r in long.values() if r["alerts"]]
     return {
         "sequences": len(rows),
         "recall": _ratio(sum(bool(r["alerts"]) for r in rows.values()), len(rows)),
@@ -138,6 +139,9 @@ def urfall_summary(rows: dict) -> dict:
         "recall_with_1s_lying": _ratio(sum(bool(r["alerts"]) for r in long.values()), len(long)),
         "median_delay_s": round(statistics.median(delays), 3) if delays else None,
         "max_delay_s": round(max(delays), 3) if delays else None,
+        "median_delay_with_1s_lying_s": (
+            round(statistics.median(long_delays), 3) if long_delays else None
+        ),
         "alerts_at_end_of_recording": sum(
             1 for r in rows.values() if r["alerts"] and not r["complete"]
         ),
