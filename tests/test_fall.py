@@ -288,6 +288,45 @@ def falling_starts(sequence) -> float:
     return float(np.flatnonzero(sequence.labels == 1)[0] / sequence.skeleton.fps)
 
 
+def test_urfall_reader_pixels_time_labels_and_bad_files(tmp_path):
+    """A made-up file in UR Fall's format: coordinates come back in pixels of 640x480,
+    skipped frame ids stay as empty frames (time is kept), duplicates keep the first row."""
+    from actscope.datasets.urfall import FILE_JOINTS, load_urfall, read_urfall_csv
+    from actscope.errors import DatasetError
+
+    names = ["Nose", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "RWrist"]
+    names += ["LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle"]
+    header = ["video", "frame", *[f"{n}{a}" for n in names for a in ("_x", "_y", "_s")], "label"]
+
+    def row(video, frame, x, label):
+        return [video, str(frame), *[f"{v}" for _ in names for v in (x, 0.5, 0.9)], str(label)]
+
+    lines = [
+        header,
+        row("fall-02", 5, 0.5, 0),
+        row("fall-02", 6, 0.25, 1),
+        row("fall-02", 6, 0.9, 0),
+    ]
+    lines += [row("fall-02", 8, 0.75, 2), row("fall-04", 3, 0.1, 0)]
+    path = tmp_path / "urfd.csv"
+    path.write_text("\n".join(",".join(r) for r in lines) + "\n")
+    first, second = read_urfall_csv(path)
+    assert second.name == "fall-04" and second.skeleton.num_frames == 1
+    assert first.name == "fall-02" and first.first_frame == 5
+    assert first.skeleton.layout == "coco17" and first.skeleton.fps == 30.0
+    assert first.labels.tolist() == [0, 1, -1, 2]  # frame 7 is absent; frame 6 kept first
+    nose = first.skeleton.coords[0, :, 0]
+    assert nose[1].tolist() == [160.0, 240.0] and np.isnan(nose[2]).all()
+    assert np.isnan(first.skeleton.coords[0, :, 1:5]).all()  # eyes and ears: not in the file
+    assert first.first_lying == pytest.approx(3 / 30) and len(FILE_JOINTS) == 13
+    assert [s.name for s in load_urfall(tmp_path)] == ["fall-02", "fall-04"]
+    path.write_text("video,frame,label\nfall-02,5,0\n")
+    with pytest.raises(DatasetError, match="not a URFD keypoint CSV"):
+        read_urfall_csv(path)
+    with pytest.raises(DatasetError, match="no such file"):
+        read_urfall_csv(tmp_path / "missing.csv")
+
+
 @pytest.mark.real_data
 def test_a_real_fall_alerts_once_after_the_person_is_down():
     fall = urfall("fall-01")  # 1.6 s on the floor after the fall

@@ -93,13 +93,16 @@ def read_urfall_csv(path: str | os.PathLike) -> list[URFallSequence]:
     if not rows:
         raise DatasetError(f"{name}: the file is empty")
     header = [h.strip() for h in rows[0]]
-    try:
-        video_col, frame_col, label_col = (header.index(h) for h in ("video", "frame", "label"))
-        columns = [
-            [header.index(f"{joint}{suffix}") for suffix in _COLUMNS] for joint in _FILE_NAMES
-        ]
-    except ValueError as exc:
-        raise DatasetError(f"{name}: not a URFD keypoint CSV (header lacks {exc})") from None
+    wanted = ["video", "frame", "label"]
+    wanted += [f"{joint}{suffix}" for joint in _FILE_NAMES for suffix in _COLUMNS]
+    missing = [column for column in wanted if column not in header]
+    if missing:
+        raise DatasetError(
+            f"{name}: not a URFD keypoint CSV (its header lacks {', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''})"
+        )
+    video_col, frame_col, label_col = (header.index(h) for h in ("video", "frame", "label"))
+    columns = [[header.index(f"{joint}{suffix}") for suffix in _COLUMNS] for joint in _FILE_NAMES]
     found: dict[str, dict[int, tuple[np.ndarray, int]]] = {}
     for number, row in enumerate(rows[1:], 2):
         if not row or not "".join(row).strip():
