@@ -54,9 +54,18 @@ def fall(source: str, force_live: bool, as_json: bool, allow_partial: bool, **op
     """Detect falls in SOURCE: a video file or poses file (.npz), or live from a camera
     index or stream URL.
 
-    A fall is a fast drop of the body centre, the torso turning towards horizontal, then
-    lying low and still; each one is reported with its time (seconds) and a confidence.
-    Sitting or lying down slowly and bending over are not falls.
+    A fall is a person seen standing (feet in view) whose head and shoulders go down to
+    the floor fast (about 1.4 m/s or more) and stay there. Heights are measured against
+    the person's own standing height just before, so video and 3D skeletons work alike,
+    and noisy or partly missing poses of the person on the floor still count. The alert
+    comes once they have been down for 1 s, or when the recording or stream ends sooner
+    with the person last seen on the floor (marked "at the end"). Each is reported with
+    the time of the impact (seconds) and a confidence.
+
+    Not falls: sitting, kneeling, squatting, bending over, picking something up, lying
+    down slowly, push-ups. Not detected: slow collapses, falls from a chair, falls of a
+    person never seen standing, and falls after which the person is out of view while
+    the stream goes on (see docs/live_and_apps.md).
     """
     from actscope.apps.fall import FallAnalyzer, detect_falls
 
@@ -74,9 +83,11 @@ def fall(source: str, force_live: bool, as_json: bool, allow_partial: bool, **op
         return
     seen = skeleton.present().any(axis=0).mean() if skeleton.num_people else 0.0
     for alert in alerts:
+        ending = "" if alert.complete else ", at the end of the recording"
         say(
-            f"fall at {alert.time:.2f} s (began {alert.onset:.2f} s, lying still by "
-            f"{alert.confirmed:.2f} s), confidence {alert.confidence:.2f}"
+            f"fall at {alert.time:.2f} s (began {alert.onset:.2f} s; on the floor for "
+            f"{alert.lying:.1f} s when confirmed at {alert.confirmed:.2f} s{ending}), "
+            f"confidence {alert.confidence:.2f}"
         )
     if not alerts:
         say(

@@ -23,6 +23,7 @@ from actscope.datasets.skeleton_base import (
     protocol_split,
 )
 from actscope.datasets.skeleton_folder import load_skeleton_folder, load_video_folder
+from actscope.datasets.urfall import URFallSequence, load_urfall, read_urfall_csv
 from actscope.datasets.utd_mhad import load_utd_mhad, read_utd_mhad_skeleton
 from actscope.datasets.utd_mhad_openpose import load_utd_mhad_openpose, read_openpose_csv
 from actscope.datasets.utkinect import (
@@ -36,6 +37,7 @@ __all__ = [
     "ItemRecord",
     "SkeletonDataset",
     "SkeletonItem",
+    "URFallSequence",
     "cross_subject",
     "cross_view",
     "known_protocols",
@@ -46,6 +48,7 @@ __all__ = [
     "load_penn_action",
     "load_sbu",
     "load_skeleton_folder",
+    "load_urfall",
     "load_utd_mhad",
     "load_utd_mhad_openpose",
     "load_utkinect",
@@ -58,6 +61,7 @@ __all__ = [
     "read_openpose_csv",
     "read_penn_action",
     "read_sbu_skeleton",
+    "read_urfall_csv",
     "read_utd_mhad_skeleton",
     "read_utkinect_raw",
     "read_utkinect_recording",
