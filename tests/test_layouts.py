@@ -159,15 +159,24 @@ def test_derived_joints_are_midpoints_with_fallbacks():
     np.testing.assert_allclose(got["neck"], (joint["left_shoulder"] + joint["right_shoulder"]) / 2)
     np.testing.assert_allclose(got["head"][0], (joint["left_ear"][0] + joint["right_ear"][0]) / 2)
     np.testing.assert_allclose(got["head"][1], joint["nose"][1])
-    assert body.scores[0, 0, BODY15_JOINTS.index("pelvis")] == pytest.approx(0.4)  # the lower
+    # a midpoint's score is its joints' mean: half as far off as the unsure one
+    assert body.scores[0, 0, BODY15_JOINTS.index("pelvis")] == pytest.approx(0.65)
 
 
 def test_a_joint_the_source_cannot_give_is_missing():
-    coords = np.zeros((1, 1, 17, 2), np.float32)
-    coords[0, 0, get_layout("coco17").index("left_hip")] = np.nan
-    body = to_body15(Skeleton(coords, np.ones((1, 1, 17)), "coco17", 30, "image"))
+    layout = get_layout("coco17")
+    coords = np.zeros((1, 2, 17, 2), np.float32)
+    coords[0, :, layout.index("left_hip")] = np.nan  # both frames: one hip unplaced
+    coords[0, 1, layout.index("right_hip")] = [3.0, 4.0]
+    coords[0, 0, layout.index("right_hip")] = np.nan  # frame 0: neither hip
+    scores = np.ones((1, 2, 17), np.float32)
+    scores[0, 1, layout.index("right_hip")] = 0.7
+    body = to_body15(Skeleton(coords, scores, "coco17", 30, "image"))
     pelvis = BODY15_JOINTS.index("pelvis")
     assert np.isnan(body.coords[0, 0, pelvis]).all() and body.scores[0, 0, pelvis] == 0
+    # the other hip stands in for the midpoint, with its own score
+    np.testing.assert_allclose(body.coords[0, 1, pelvis], [3.0, -4.0])
+    assert body.scores[0, 1, pelvis] == pytest.approx(0.7)
 
 
 def test_convert_between_image_layouts_keeps_limbs():

@@ -31,6 +31,7 @@ from actscope.datasets import (
     read_utkinect_recording,
 )
 from actscope.datasets.catalog import dataset_names, split
+from actscope.datasets.penn_action import OCCLUDED_SCORE
 from actscope.datasets.utkinect import resample
 from actscope.errors import ConfigError, DatasetError
 from actscope.pose import Skeleton, to_body15
@@ -226,14 +227,19 @@ def test_penn_action_pixels_visibility_and_image_size(penn):
     invisible = raw["visibility"] == 0
     assert invisible.any()
     flip = list(get_layout("penn13").flip_permutation)
-    assert np.isnan(s.coords[0][:, flip][invisible]).all()
-    assert (s.scores[0][:, flip][invisible] == 0).all()
+    coords, scores = s.coords[0][:, flip], s.scores[0][:, flip]
+    parked = invisible & (raw["x"] <= 2) & (raw["y"] <= 2)  # the files' placeholders
+    placed = invisible & ~parked & (raw["x"] < width) & (raw["y"] < height)
+    assert np.isnan(coords[parked]).all() and (scores[parked] == 0).all()
+    # an occluded joint its annotator placed keeps that place, with a lower score
+    assert np.allclose(coords[placed][:, 0], raw["x"][placed])
+    assert (scores[placed] == OCCLUDED_SCORE).all() and OCCLUDED_SCORE < 1
     visible = ~invisible
-    assert np.allclose(s.coords[0][:, flip][visible][:, 0], raw["x"][visible])
-    # 1920.mat has no visible hip or shoulder (MANIFEST): all missing, nothing invented
+    assert np.allclose(coords[visible][:, 0], raw["x"][visible]) and (scores[visible] == 1).all()
+    # 1920.mat has no visible hip or shoulder (MANIFEST): none is scored as seen
     bare = read_penn_action(shared_path("penn_action", "labels", "1920.mat"))
     for joint in ("left_hip", "right_hip", "left_shoulder", "right_shoulder"):
-        assert np.isnan(bare.coords[0, :, bare.get_layout().index(joint)]).all()
+        assert (bare.scores[0, :, bare.get_layout().index(joint)] < 1).all()
 
 
 @pytest.mark.real_data

@@ -4,7 +4,8 @@ Files ``labels/NNNN.mat`` hold ``x``, ``y`` (T x 13, pixels), ``visibility`` (T 
 visible), ``action``, ``pose`` (the camera's view of the person: front, back, left,
 right), ``train`` (1 train, -1 test: the official split, the only protocol, ``official``,
 1258 / 1068 clips) and ``dimensions`` (height, width, frames). Invisible joints are missing
-(NaN, score 0): about a third of them carry placeholder positions near (1, 1) px.
+(NaN, score 0) when they carry the placeholder position near (1, 1) px (about a third of
+them); the others are kept with a lower score (below).
 
 **Left and right are swapped in the files.** The joint the files call the left wrist is
 the one that strums in 96% of the guitar clips and throws in 72% of the pitches; in
@@ -12,6 +13,11 @@ the one that strums in 96% of the guitar clips and throws in 72% of the pitches;
 the camera has their left shoulder on the image's right). So reading swaps them
 (``anatomical=True``, the default) and a skeleton's ``left_*`` is the person's left, as in
 every other layout. See docs/datasets/.
+
+Invisible joints the annotators still placed (two thirds of them: the far arm of a person
+seen from the side) keep their position with score :data:`OCCLUDED_SCORE`, as a video pose
+estimator places a joint it cannot see with a low confidence; without them, side views
+lose the neck and pelvis (midpoints of both shoulders and hips) and read as no pose at all.
 
 Layout ``penn13`` (the files' order), image space in pixels with the clip's ``image_size``.
 The view is kept as the record's ``camera`` (:data:`VIEWS`, 1-based); there are no
@@ -56,6 +62,10 @@ VIEWS = ("front", "back", "left", "right")
 """The ``pose`` field's values; a record's ``camera`` is the index here plus 1."""
 PROTOCOL = "official"
 FPS = 30.0
+OCCLUDED_SCORE = 0.5
+"""Score of a joint the annotators marked invisible but placed (a guess at where it is)."""
+PLACEHOLDER = 2.0
+"""Pixels: invisible joints with both coordinates at most this are unplaced placeholders."""
 _JOINTS = PENN13.num_joints
 
 
@@ -97,8 +107,13 @@ def read_penn_action(path: str | os.PathLike, *, anatomical: bool = True) -> Ske
     if dimensions.size < 2:
         raise DatasetError(f"{path}: dimensions {dimensions} is not (height, width, frames)")
     coords = np.stack([x, y], axis=-1)
-    coords[~visible] = np.nan
-    scores = visible.astype(np.float32)
+    # An occluded joint keeps the position its annotator placed it at, scored as a video
+    # pose estimator scores a joint it places without seeing it; an unplaced one (the files
+    # park those near pixel (1, 1)) or one outside the picture is missing.
+    width, height = float(dimensions[1]), float(dimensions[0])
+    inside = (x > PLACEHOLDER) & (y > PLACEHOLDER) & (x < width) & (y < height)
+    coords[~(visible | inside)] = np.nan
+    scores = np.where(visible, 1.0, np.where(inside, OCCLUDED_SCORE, 0.0)).astype(np.float32)
     if anatomical:
         order = list(PENN13.flip_permutation)
         coords, scores = coords[:, order], scores[:, order]

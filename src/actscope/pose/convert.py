@@ -57,7 +57,8 @@ def _derive_body15(
 ) -> tuple[np.ndarray, np.ndarray]:
     """body15 joints from ``layout``'s: the first alternative with all its joints present.
 
-    A derived joint's score is the lowest score of the joints it was averaged from.
+    A derived joint's score is the mean score of the joints it was averaged from (a
+    midpoint of a sure and an unsure joint is half as far off as the unsure one).
     """
     people, frames, _, channels = coords.shape
     out = np.full((people, frames, len(BODY15_JOINTS), channels), np.nan, np.float32)
@@ -71,7 +72,7 @@ def _derive_body15(
                 candidate = coords[:, :, index].mean(axis=2)
             fill = np.isnan(out[:, :, target, 0]) & ~np.isnan(candidate[..., 0])
             out[:, :, target][fill] = candidate[fill]
-            out_scores[:, :, target][fill] = scores[:, :, index].min(axis=2)[fill]
+            out_scores[:, :, target][fill] = scores[:, :, index].mean(axis=2)[fill]
     return out, out_scores
 
 

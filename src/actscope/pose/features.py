@@ -259,7 +259,9 @@ def limb_scale(pose: np.ndarray) -> float:
 
 def relative_pose(pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One person's ``(T, V, C)`` pose as neck-relative joints with the neck's path on the
-    neck joint, in limb units; missing joints are filled over time (score kept at 0) or 0."""
+    neck joint, in limb units; missing joints are filled over time (score kept at 0) or 0.
+    A person whose neck is never seen (no shoulder at all) is placed relative to the centre
+    of the joints that are, in its place."""
     pose = fill_missing(pose)
     score = np.where(np.isnan(pose[..., 0]), 0.0, score).astype(np.float32)
     scale = limb_scale(pose)
@@ -267,7 +269,7 @@ def relative_pose(pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.n
         return np.zeros_like(pose), np.zeros_like(score)
     neck = pose[:, NECK]
     if np.isnan(neck).all():
-        return np.zeros_like(pose), np.zeros_like(score)
+        neck = np.nanmean(pose, axis=1)  # (T, C): every frame has a limb, so a joint
     out = pose - neck[:, None]
     out[:, NECK] = neck - np.median(neck, axis=0)
     out /= scale

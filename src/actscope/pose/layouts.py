@@ -156,6 +156,11 @@ _LEG = ("hip", "knee", "ankle")
 # MSR Action3D, for one, Kinect's centre joints have confidence 0 in about 90% of frames.
 _MID_HIPS = ("left_hip", "right_hip")
 _MID_SHOULDERS = ("left_shoulder", "right_shoulder")
+# When one shoulder (hip) is not placed at all (the far side of a person seen from the side,
+# in hand-annotated sets), the other stands in for the midpoint: a few centimetres off, where
+# no neck (pelvis) would leave the whole pose without its reference.
+_ONE_SHOULDER: tuple[tuple[str, ...], ...] = (("left_shoulder",), ("right_shoulder",))
+_ONE_HIP: tuple[tuple[str, ...], ...] = (("left_hip",), ("right_hip",))
 # Head from a face: the ears' midpoint lies near the centre of the skull, where Kinect puts
 # its head joint; the nose (on the face's surface, lower) is the fallback when an ear is
 # missing, as in profile views.
@@ -200,8 +205,8 @@ KINECT_V1_20 = _make(
     (-1, 1, -1),
     {
         "head": (("head",),),
-        "neck": (_MID_SHOULDERS, ("shoulder_center",)),
-        "pelvis": (_MID_HIPS, ("hip_center",)),
+        "neck": (_MID_SHOULDERS, ("shoulder_center",), *_ONE_SHOULDER),
+        "pelvis": (_MID_HIPS, ("hip_center",), *_ONE_HIP),
         **_one_to_one(*_LIMBS),
     },
     "Kinect v1 SDK order (NUI_SKELETON_POSITION_*), 20 joints; UTD-MHAD and MSR Action3D "
@@ -248,8 +253,8 @@ NTU25 = _make(
         "head": (("head",),),
         # Kinect v2's "neck" sits above the shoulders; spine_shoulder (between them) is the
         # fallback when a shoulder is missing.
-        "neck": (_MID_SHOULDERS, ("spine_shoulder",)),
-        "pelvis": (_MID_HIPS, ("spine_base",)),
+        "neck": (_MID_SHOULDERS, ("spine_shoulder",), *_ONE_SHOULDER),
+        "pelvis": (_MID_HIPS, ("spine_base",), *_ONE_HIP),
         **_one_to_one(*_LIMBS),
     },
     "Kinect v2 order as stored by NTU RGB+D, 25 joints.",
@@ -330,8 +335,8 @@ def _mediapipe_extremities() -> tuple[tuple[str, str], ...]:
 
 _FACE_DERIVED = {
     "head": _FACE_HEAD,
-    "neck": (_MID_SHOULDERS,),
-    "pelvis": (_MID_HIPS,),
+    "neck": (_MID_SHOULDERS, *_ONE_SHOULDER),
+    "pelvis": (_MID_HIPS, *_ONE_HIP),
     **_one_to_one(*_LIMBS),
 }
 
@@ -400,7 +405,7 @@ OPENPOSE18 = _make(
     ),
     _MID_HIPS,
     None,
-    {**_FACE_DERIVED, "neck": (_MID_SHOULDERS, ("neck",))},
+    {**_FACE_DERIVED, "neck": (_MID_SHOULDERS, ("neck",), *_ONE_SHOULDER)},
     "OpenPose COCO-18 keypoints (COCO's 17 reordered, plus a neck between the shoulders).",
 )
 
@@ -428,8 +433,8 @@ JHMDB15 = _make(
     None,
     {
         "head": (("face",),),
-        "neck": (_MID_SHOULDERS, ("neck",)),
-        "pelvis": (_MID_HIPS,),
+        "neck": (_MID_SHOULDERS, ("neck",), *_ONE_SHOULDER),
+        "pelvis": (_MID_HIPS, *_ONE_HIP),
         **_one_to_one(*_LIMBS),
     },
     "JHMDB's 2D puppet joints, 15, in its files' order (checked by drawing frames, and by the "
@@ -452,8 +457,8 @@ PENN13 = _make(
     None,
     {
         "head": (("head",),),
-        "neck": (_MID_SHOULDERS,),
-        "pelvis": (_MID_HIPS,),
+        "neck": (_MID_SHOULDERS, *_ONE_SHOULDER),
+        "pelvis": (_MID_HIPS, *_ONE_HIP),
         **_one_to_one(*_LIMBS),
     },
     "Penn Action's 13 joints in its documented order (head, then shoulders, elbows, wrists, "
@@ -481,8 +486,8 @@ OPENNI15 = _make(
     (-1, 1, -1),
     {
         "head": (("head",),),
-        "neck": (_MID_SHOULDERS, ("neck",)),
-        "pelvis": (_MID_HIPS,),
+        "neck": (_MID_SHOULDERS, ("neck",), *_ONE_SHOULDER),
+        "pelvis": (_MID_HIPS, *_ONE_HIP),
         **_one_to_one(*(j for j in _LIMBS if not j.endswith(("wrist", "ankle")))),
         # OpenNI's hand and foot sit where others put the wrist and ankle: on SBU the
         # elbow-hand bone is 0.28 m (a forearm) and the knee-foot bone 0.41 m (a shin).
