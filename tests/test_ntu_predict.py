@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from actscope.inference import Recognizer, detect, predict
+from actscope.live import ActionAnalyzer, PoseSample
 from actscope.models import create_model
 from actscope.models.efficientgcn import NTU60_CLASSES
 from actscope.pose import PoseFrame, extract_poses
@@ -178,6 +179,29 @@ def test_cli_predict_with_upstream_weights_by_file(files, capsys):
     assert code == 0, stderr
     [result] = json.loads(stdout)
     assert result["top"] == [] and result["frames"] == 60 and "no person" in stderr
+
+
+def test_live_windows_are_placed_in_the_camera_frame(model):
+    """Live recognition keeps its own history by stream time: 3 s of frames at 30 fps."""
+    person, image = FilmedPerson(30.0), np.zeros((120, 160, 3), np.uint8)
+    samples = []
+    for t in range(90):
+        found = person.estimate(image)
+        samples.append(
+            PoseSample(t, t / 30, 0.0, image, "mediapipe33", found.keypoints[0],
+                       found.scores[0], found.world[0])
+        )  # fmt: skip
+    analyzer = ActionAnalyzer(model, hop=1.0)
+    for sample in samples:
+        analysis = analyzer.update([sample])
+    assert analysis.lines != ["nobody in view"]
+    window = analyzer.history.window(9.6, camera=True)
+    assert window.space == "camera" and window.coords.shape == (1, 288, 33, 3)
+    hips = window.coords[0, -90:, [MP["left_hip"], MP["right_hip"]]].mean(axis=0)
+    expected = np.array(
+        [drinking(t, 30.0)[[MP["left_hip"], MP["right_hip"]]].mean(0) for t in range(90)]
+    )
+    np.testing.assert_allclose(hips, expected, atol=0.05)  # 3 m away, stepping right
 
 
 @pytest.mark.real_data
