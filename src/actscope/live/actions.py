@@ -164,9 +164,7 @@ class TimedPoseHistory:
         while self._samples and self._samples[0].time < newest - self.seconds:
             self._samples.popleft()
 
-    def window(
-        self, seconds: float, world: bool = False, camera: bool = False
-    ) -> Skeleton | None:
+    def window(self, seconds: float, world: bool = False, camera: bool = False) -> Skeleton | None:
         """The last ``seconds`` (ending at the newest frame) as a one-person skeleton on a
         :data:`GRID_FPS` grid
         ``(1, T, V, C)``, or ``None`` when a person is in fewer than half of its frames.
