@@ -31,6 +31,10 @@ WEIGHTS_HELP = (
     "Upstream weights file or folder for the registered model named by --model (e.g. a "
     "downloaded .pyth), instead of its published source."
 )
+MIRRORED_HELP = (
+    "The video is a mirror image (a selfie view; NTU RGB+D's Kinect videos): undo it before "
+    "skeleton models read the poses."
+)
 
 
 def _load_model(model: str, weights: str | None):
@@ -72,6 +76,7 @@ def _load_model(model: str, weights: str | None):
 )
 @click.option("--clips", default=5, show_default=True, help="Clips per video (RGB models).")
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
+@click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def predict(
     videos: tuple[str, ...],
@@ -86,6 +91,7 @@ def predict(
     work_size: int,
     clips: int,
     weights: str | None,
+    mirrored: bool,
     allow_partial: bool,
 ) -> None:
     """Name the actions in each VIDEO (files, URLs or folders of videos): the top-k
@@ -134,6 +140,7 @@ def predict(
             clips=clips,
             keep_poses=drawing,
             allow_partial=allow_partial,
+            mirrored=mirrored,
             on_video=on_video,
             on_frame=on_frame,
         )
@@ -265,6 +272,7 @@ def _prediction_table(results, top_k: int) -> None:
     "--work-size", default=480, show_default=True, help="Short side (pixels) poses are found at."
 )
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
+@click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def detect(
     video: str,
@@ -281,6 +289,7 @@ def detect(
     step: int,
     work_size: int,
     weights: str | None,
+    mirrored: bool,
     allow_partial: bool,
 ) -> None:
     """Find when each action starts and ends in VIDEO (a video file or URL, or a .npz pose
@@ -321,6 +330,7 @@ def detect(
             work_size=work_size or None,
             keep_poses=bool(render),
             allow_partial=allow_partial,
+            mirrored=mirrored,
             progress=on_progress,
         )
     if render:

@@ -313,6 +313,7 @@ def detect(
     estimator: Estimators | None = None,
     keep_poses: bool = False,
     allow_partial: bool = False,
+    mirrored: bool = False,
     progress: Progress | None = None,
     **overrides: Any,
 ) -> Detection:
@@ -327,7 +328,8 @@ def detect(
     than 10 minutes, so that an hour stays under 1 GB of memory), or ``estimator`` one pose
     estimator
     or a list of them (see :func:`actscope.pose.iter_poses`); ``keep_poses`` keeps the image
-    keypoints in :attr:`Detection.skeleton` (for rendering; a few hundred bytes per frame).
+    keypoints in :attr:`Detection.skeleton` (for rendering; a few hundred bytes per frame);
+    ``mirrored`` says the video is a mirror image (a selfie view) and undoes it.
     ``progress(done_seconds, total_seconds)`` is called as the video is processed; an ETA
     is also logged every 30 s at INFO level.
     """
@@ -350,8 +352,9 @@ def detect(
         from actscope.pose.estimate import PoseTrack
 
         poses = PoseTrack.load(name)
-        stream = _stream_for(recognizer, recognizer.track_skeleton(poses), options)
-        stream.add_skeleton(recognizer.track_skeleton(poses))
+        read = recognizer.track_skeleton(poses, mirrored)
+        stream = _stream_for(recognizer, read, options)
+        stream.add_skeleton(read)
         skeleton = poses.image if keep_poses else None
     else:
         duration = _duration_of(name)
@@ -370,6 +373,7 @@ def detect(
             keep_history=options.rescore,
             keep_poses=keep_poses,
             allow_partial=allow_partial,
+            mirrored=mirrored,
             on_frame=lambda frame: tick(frame.time),
         )
     return _finish(name, recognizer, stream, options, started, skeleton)
@@ -424,7 +428,9 @@ def _finish(
     """Score the stream's tail, find the segments, say what was not seen."""
     track = stream.finish()
     classify = None
-    if options.rescore and stream.history is not None:
+    # the history holds body15 poses: a model of another layout (efficientgcn_b0's ntu25)
+    # cannot score them, and keeps its windows' scores
+    if options.rescore and stream.history is not None and recognizer.input.layout == "body15":
         history, fps = stream.history, stream.fps
 
         def classify(spans: list[tuple[float, float]]) -> np.ndarray:

@@ -149,6 +149,7 @@ def predict(
     clips: int = 5,
     keep_poses: bool = False,
     allow_partial: bool = False,
+    mirrored: bool = False,
     on_video: Callable[[str, int, int], None] | None = None,
     on_frame: FrameCallback | None = None,
 ) -> list[Prediction]:
@@ -160,8 +161,10 @@ def predict(
     ``step``-th frame, at ``work_size`` pixels on the short side (default 480), with
     ``workers`` threads (or with ``estimator``, one pose estimator or a list of them, as
     :func:`actscope.pose.extract_poses` takes); ``keep_poses`` keeps the image keypoints
-    (for rendering). RGB models: ``clips`` clips are scored per video. ``allow_partial``
-    uses the frames that decode from a truncated or damaged file instead of reporting it.
+    (for rendering); ``mirrored`` says the videos are mirror images (selfie views, NTU
+    RGB+D's Kinect videos) and undoes it. RGB models: ``clips`` clips are scored per video.
+    ``allow_partial`` uses the frames that decode from a truncated or damaged file instead
+    of reporting it.
     ``on_video(path, index, count)`` is called before each video and ``on_frame(done,
     total)`` as its frames are processed.
     """
@@ -177,6 +180,7 @@ def predict(
             recognizer,
             pose_options={"step": step, "work_size": work_size, "workers": workers},
             estimator=estimator,
+            mirrored=mirrored,
             keep_poses=keep_poses,
             allow_partial=allow_partial,
             on_frame=on_frame,
@@ -232,6 +236,7 @@ def _predict_poses(
     *,
     pose_options: dict[str, int | None],
     estimator: Estimators | None,
+    mirrored: bool,
     keep_poses: bool,
     allow_partial: bool,
     on_frame: FrameCallback | None,
@@ -259,6 +264,7 @@ def _predict_poses(
         estimator=estimator,
         keep_poses=keep_poses,
         allow_partial=allow_partial,
+        mirrored=mirrored,
         on_frame=progress,
     )
     track = stream.finish()

@@ -24,6 +24,7 @@ from torch import nn
 from actscope.engine.calibration import UnknownRule
 from actscope.errors import ForeignCheckpointError, ModelError
 from actscope.models.registry import InputSpec, input_from_dict
+from actscope.pose.camera import CAMERA_SPACE, camera_skeleton, mirror_skeleton
 from actscope.pose.estimate import PoseTrack
 from actscope.pose.features import BodyFeatures
 from actscope.pose.skeleton import Skeleton
@@ -157,7 +158,11 @@ class SkeletonRecognizer(Recognizer):
     @property
     def skeleton_space(self) -> str:
         """Which keypoints of a pose track the model reads: ``"image"`` for 2D models
-        (pixels, what the camera sees), ``"world"`` for 3D ones (metres)."""
+        (pixels, what the camera sees), ``"world"`` for 3D ones (metres), ``"camera"`` for
+        models of NTU RGB+D's raw camera-space input (``normalize="camera"``: world
+        keypoints placed where the camera saw them, :mod:`actscope.pose.camera`)."""
+        if self.input.normalize == "camera":
+            return CAMERA_SPACE
         return "world" if self.input.dims == 3 else "image"
 
     def skeleton_scores(self, skeletons: list[Skeleton], batch_size: int = 64) -> np.ndarray:
@@ -165,16 +170,20 @@ class SkeletonRecognizer(Recognizer):
         inputs = [self.input(s) for s in skeletons]
         return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
 
-    def track_skeleton(self, track: PoseTrack) -> Skeleton:
-        """The skeleton of ``track`` in :attr:`skeleton_space`."""
-        if self.skeleton_space == "world":
-            if track.world is None:
-                raise ModelError(
-                    f"{self.source} is a 3D skeleton model but the pose estimator gave no 3D "
-                    "world keypoints; use a 2D model or an estimator with world keypoints"
-                )
-            return track.world
-        return track.image
+    def track_skeleton(self, track: PoseTrack, mirrored: bool = False) -> Skeleton:
+        """The skeleton of ``track`` in :attr:`skeleton_space`; ``mirrored``: the video is a
+        mirror image (a selfie view), undone here."""
+        space = self.skeleton_space
+        if space == "image":
+            return mirror_skeleton(track.image) if mirrored else track.image
+        if track.world is None:
+            raise ModelError(
+                f"{self.source} is a 3D skeleton model but the pose estimator gave no 3D "
+                "world keypoints; use a 2D model or an estimator with world keypoints"
+            )
+        if space == CAMERA_SPACE:
+            return camera_skeleton(track.image, track.world, mirrored=mirrored)
+        return mirror_skeleton(track.world) if mirrored else track.world
 
 
 @dataclass

@@ -27,8 +27,9 @@ import numpy as np
 
 from actscope.errors import ModelError
 from actscope.inference.recognizer import ClipRecognizer, SkeletonRecognizer
+from actscope.pose.camera import CAMERA_SPACE, mirror_points, mirror_scores, place_in_camera
 from actscope.pose.convert import to_body15
-from actscope.pose.estimate import Estimators, PoseEstimator, default_estimators
+from actscope.pose.estimate import Estimators, PoseEstimator, PoseFrame, default_estimators
 from actscope.pose.features import fill_missing, limb_scale
 from actscope.pose.skeleton import Skeleton
 from actscope.video import Frame
@@ -324,7 +325,8 @@ class SkeletonStream:
                 # joints the model would not see (scored under its min_score) do not move
                 coords = np.where((body.scores >= self._min_score)[..., None], body.coords, np.nan)
                 main = int(np.argmax((~np.isnan(coords[..., 0])).sum(axis=(1, 2))))
-                pose = coords[main] if body.space == "world" else coords[main, ..., :2]
+                metric = body.space in ("world", CAMERA_SPACE)
+                pose = coords[main] if metric else coords[main, ..., :2]
                 motion = body_motion(pose, self.fps, limb_scale(pose))
                 motion = motion[self._motion_done - first : stop - first]
                 motion[~np.array(self._present[self._motion_done : stop])] = 0.0
@@ -336,7 +338,7 @@ class SkeletonStream:
     def _remember(self, first: int, body: Skeleton | None) -> None:
         persons = self._persons
         if self.history is None:
-            channels = 3 if self.space == "world" else 2
+            channels = 3 if self.space in ("world", CAMERA_SPACE) else 2
             if body is not None:
                 channels = body.channels
             self.history = FramePoseHistory(persons, channels, self.fps, self.space)
@@ -372,11 +374,16 @@ def stream_video_poses(
     keep_history: bool = False,
     keep_poses: bool = False,
     allow_partial: bool = False,
+    mirrored: bool = False,
     on_frame: Callable[[Frame], None] | None = None,
 ) -> tuple[SkeletonStream, Skeleton | None]:
     """Estimate poses in every ``step``-th frame of ``video`` and feed them, frame by frame,
     to a :class:`SkeletonStream` (``window``, ``hop`` in seconds; ``keep_history``: see
-    there); call :meth:`SkeletonStream.finish` on the result for the scores.
+    there); call :meth:`SkeletonStream.finish` on the result for the scores. The stream is
+    in the recognizer's :attr:`~SkeletonRecognizer.skeleton_space`: image keypoints, world
+    keypoints, or (``"camera"``) world keypoints placed in the camera's frame, frame by
+    frame (:func:`actscope.pose.camera.place_in_camera`). ``mirrored``: the video is a
+    mirror image (a selfie view, NTU RGB+D's videos), undone before the model sees it.
 
     Poses come from ``estimator`` (one or a list; see :func:`actscope.pose.iter_poses`) or
     ``workers`` new MediaPipe estimators, at ``work_size`` pixels on the short side (default
@@ -395,7 +402,7 @@ def stream_video_poses(
     fps = info.fps / step if info.fps > 0 else 30.0 / step
     size = (info.width, info.height)
     layout, space = estimators[0].layout, recognizer.skeleton_space
-    if space == "world" and not estimators[0].has_world:
+    if space != "image" and not estimators[0].has_world:
         raise ModelError(
             f"{recognizer.source} is a 3D skeleton model but the pose estimator "
             f"{estimators[0].name!r} gives no 3D world keypoints; use a 2D model or MediaPipe"
@@ -420,10 +427,7 @@ def stream_video_poses(
             allow_partial=allow_partial,
             info=info,
         ):
-            if space == "world":
-                stream.add(found.world, found.world_scores)
-            else:
-                stream.add(found.keypoints, found.scores)
+            stream.add(*_frame_points(found, layout, space, size, mirrored))
             if keep_poses:
                 kept.append((found.keypoints.astype(np.float32), found.scores))
             if on_frame is not None:
@@ -434,6 +438,26 @@ def stream_video_poses(
     if not keep_poses:
         return stream, None
     return stream, _stack_poses(kept, layout, fps, size, video)
+
+
+def _frame_points(
+    found: PoseFrame, layout: str, space: str, size: tuple[int, int], mirrored: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's people in ``space`` (``"image"``, ``"world"`` or ``"camera"``):
+    ``coords (P, V, C)`` and ``scores (P, V)``, un-mirrored when ``mirrored``."""
+    if space == "image":
+        coords, scores = found.keypoints, found.scores
+    elif found.world is None or found.world_scores is None:  # nobody in the frame
+        joints = found.keypoints.shape[1]
+        coords, scores = np.zeros((0, joints, 3), np.float32), np.zeros((0, joints), np.float32)
+    elif space == CAMERA_SPACE:
+        coords, scores = place_in_camera(found.keypoints, found.world, size), found.world_scores
+    else:
+        coords, scores = found.world, found.world_scores
+    if mirrored:
+        width = size[0] if space == "image" else None
+        coords, scores = mirror_points(coords, layout, width), mirror_scores(scores, layout)
+    return coords, scores
 
 
 def _stack_poses(

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from actscope.live.pipeline import Analysis, PoseSample
+from actscope.pose.camera import CAMERA_SPACE, place_in_camera
 from actscope.pose.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
@@ -163,39 +164,44 @@ class TimedPoseHistory:
         while self._samples and self._samples[0].time < newest - self.seconds:
             self._samples.popleft()
 
-    def window(self, seconds: float, world: bool = False) -> Skeleton | None:
+    def window(self, seconds: float, world: bool = False, camera: bool = False) -> Skeleton | None:
         """The last ``seconds`` (ending at the newest frame) as a one-person skeleton on a
         :data:`GRID_FPS` grid
         ``(1, T, V, C)``, or ``None`` when a person is in fewer than half of its frames.
 
         Grid slots no frame fell on, and frames without a person, are missing joints.
-        ``world`` takes the 3D world keypoints instead of the image ones.
+        ``world`` takes the 3D world keypoints instead of the image ones; ``camera`` the
+        world keypoints placed in the camera's frame (:mod:`actscope.pose.camera`).
         """
         if not self._samples:
             return None
         end = self._samples[-1].time
+        metric = world or camera
         recent = [s for s in self._samples if s.time > end - seconds + 0.5 / GRID_FPS]
-        present = [s for s in recent if s.has_person and (not world or s.world is not None)]
+        present = [s for s in recent if s.has_person and (not metric or s.world is not None)]
         if len(present) < MIN_PRESENT * len(recent):
             return None
         slots = max(1, round(seconds * GRID_FPS))
         first = present[0]
-        channels = 3 if world else 2
+        height, width = first.image.shape[:2]
+        points = [s.world if metric else s.keypoints for s in present]
+        if camera:
+            keypoints = np.stack([s.keypoints for s in present])
+            points = list(place_in_camera(keypoints, np.stack(points), (width, height)))
         joints = len(first.scores)
-        coords = np.full((1, slots, joints, channels), np.nan, np.float32)
+        coords = np.full((1, slots, joints, 3 if metric else 2), np.nan, np.float32)
         scores = np.zeros((1, slots, joints), np.float32)
-        for sample in present:
+        for sample, point in zip(present, points, strict=True):
             slot = slots - 1 - round((end - sample.time) * GRID_FPS)
             if 0 <= slot < slots:
-                coords[0, slot] = sample.world if world else sample.keypoints
+                coords[0, slot] = point
                 scores[0, slot] = sample.scores
-        height, width = first.image.shape[:2]
         return Skeleton(
             coords,
             scores,
             first.layout,
             GRID_FPS,
-            "world" if world else "image",
+            CAMERA_SPACE if camera else "world" if world else "image",
             "live",
             None if world else (width, height),
         )
@@ -219,6 +225,7 @@ class ActionAnalyzer:
         self.tracker = tracker or ActionTracker(classifier.class_names)
         self.history = TimedPoseHistory(self.window + 1.0)
         self.world = classifier.skeleton_space == "world"
+        self.camera = classifier.skeleton_space == CAMERA_SPACE
         self._last_eval: float | None = None
         self._probabilities: np.ndarray | None = None
 
@@ -228,7 +235,7 @@ class ActionAnalyzer:
         events: list[dict] = []
         if self._last_eval is None or now - self._last_eval >= self.hop - 1e-9:
             self._last_eval = now
-            window = self.history.window(self.window, world=self.world)
+            window = self.history.window(self.window, world=self.world, camera=self.camera)
             self._probabilities = (
                 None if window is None else self.classifier.skeleton_scores([window])[0]
             )

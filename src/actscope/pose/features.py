@@ -209,7 +209,7 @@ def body_coords(skeleton: Skeleton, dims: int) -> tuple[np.ndarray, np.ndarray]:
         if coords.shape[-1] != 3:
             raise PoseError(f"{skeleton.source}: a 2D skeleton cannot feed a 3D model")
         return coords, body.scores
-    if coords.shape[-1] == 3 and body.space == "world":
+    if coords.shape[-1] == 3 and body.space in ("world", "camera"):
         coords = project(coords)
     return coords[..., :2], body.scores
 

@@ -13,8 +13,9 @@ Sources:
 - ``kinect_v1_20`` world skeletons (UTD-MHAD, MSR Action3D...): Kinect v1 uses the same
   camera axes; its joints map onto Kinect v2's, with derived ones below.
 - ``mediapipe33`` poses estimated from video: the image keypoints (pixels, with the video's
-  ``image_size``) together with the world landmarks (``world=``), or the world landmarks
-  alone.
+  ``image_size``) together with the world landmarks (``world=``), the landmarks already
+  placed in the camera's frame (space ``"camera"``, what ``actscope predict`` streams; see
+  :mod:`actscope.pose.camera`), or the world landmarks alone.
 
 How MediaPipe poses become camera-space coordinates (each choice measured on NTU clips, see
 ``docs/efficientgcn.md``):
@@ -24,19 +25,22 @@ How MediaPipe poses become camera-space coordinates (each choice measured on NTU
    one; NTU RGB+D's own videos are mirrored (Kinect v2's colour stream: in the drink-water
    sample's skeleton file the spine base at x = +0.218 m projects to colour pixel 1036 of
    1920, right of centre, where an unmirrored camera would show it left of centre).
-2. Depth: per frame, the scale ``k`` (pixels per metre) that best maps the world landmarks'
-   x, y onto the image keypoints (least squares over shoulders, elbows, wrists, hips, knees
-   and ankles, both centred), gives the body's distance ``Z = f / k`` for a pinhole camera
-   of focal length ``f = (width / 2) / tan(fov / 2)``, principal point at the image centre;
-   ``fov`` defaults to Kinect v2's colour camera (84.1 degrees horizontally), so a video is
-   read as if NTU's camera had filmed it. ``Z`` is then smoothed by a running median over
-   ``depth_window`` frames (the scale fit jitters; a body's distance changes slowly).
-3. ``lift="world"`` (default): the world landmarks (metres, origin between the hips; MediaPipe
-   axes x right, y down, z away become -x, -y, z) are placed with their origin at the hip
-   centre seen in the image, un-projected at depth ``Z``. ``lift="image"``: each image
-   keypoint is un-projected at depth ``Z`` plus its world landmark's depth offset.
-   World landmarks alone (no image keypoints) are placed with their origin at
-   (0, 0, :data:`WORLD_ONLY_DEPTH`), which loses movement across the room.
+2. Depth and position, per frame (:func:`actscope.pose.camera.place_in_camera`): the scale
+   ``k`` (pixels per metre) that best maps the world landmarks' x, y onto the image
+   keypoints (least squares over shoulders, elbows, wrists, hips, knees and ankles, both
+   centred), gives the body's distance ``Z = f / k`` for a pinhole camera of focal length
+   ``f = (width / 2) / tan(fov / 2)``, principal point at the image centre; ``fov`` defaults
+   to Kinect v2's colour camera (84.1 degrees horizontally), so a video is read as if NTU's
+   camera had filmed it. The world landmarks (metres, origin between the hips) are moved so
+   that their hip centre lies on the ray through the hip centre seen in the image, at
+   depth ``Z``.
+3. Depth smoothing: each body is moved along the ray of its hip centre so that its depth is
+   the running median over ``depth_window`` frames (the scale fit jitters; a body's distance
+   changes slowly). Camera-placed input (space ``"camera"``) starts here.
+4. ``lift="world"`` (default) keeps the placed landmarks; ``lift="image"`` un-projects each
+   image keypoint at its placed depth instead. MediaPipe axes (x right, y down, z away)
+   become Kinect's (-x, -y, z). World landmarks alone (no image keypoints) are placed with
+   their origin at (0, 0, :data:`WORLD_ONLY_DEPTH`), which loses movement across the room.
 
 NTU joints from MediaPipe landmarks (``mid(a, b)`` is the midpoint):
 
@@ -78,6 +82,16 @@ from typing import Literal
 import numpy as np
 
 from actscope.errors import PoseError
+from actscope.pose.camera import (
+    CAMERA_SPACE,
+    HIPS,
+    KINECT_V2_FOV,
+    camera_skeleton,
+    focal_length,
+    mirror_points,
+    mirror_skeleton,
+    unproject,
+)
 from actscope.pose.layouts import KINECT_V1_20, MEDIAPIPE33, NTU25, Layout
 from actscope.pose.skeleton import Skeleton
 
@@ -85,20 +99,10 @@ log = logging.getLogger(__name__)
 
 NTU_FPS = 30.0
 """Frame rate of NTU RGB+D's skeletons (Kinect v2), per second."""
-KINECT_V2_FOV = 84.1
-"""Horizontal field of view of Kinect v2's colour camera, degrees."""
 WORLD_ONLY_DEPTH = 3.5
 """Distance (metres) at which MediaPipe world landmarks given without image keypoints are
 placed: within NTU RGB+D's 2.5-4 m."""
 SUPPORTED = ("ntu25", "kinect_v1_20", "mediapipe33")
-
-# MediaPipe landmarks whose image and world positions give each frame's scale.
-_SCALE_JOINTS = tuple(
-    MEDIAPIPE33.index(f"{side}_{part}")
-    for side in ("left", "right")
-    for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-)
-_HIPS = (MEDIAPIPE33.index("left_hip"), MEDIAPIPE33.index("right_hip"))
 
 Weights = Mapping[str, Mapping[str, float]]
 
@@ -203,13 +207,16 @@ def ntu_input(
     Kinect v2 camera axes at 30 fps, zeros where nobody is (see the module docstring).
 
     ``skeleton``: ``ntu25`` or ``kinect_v1_20`` in ``world`` space, or ``mediapipe33`` image
-    keypoints (with ``image_size``; then ``world`` must be the matching world landmarks) or
-    world landmarks. ``mirrored``: the video is a mirror image (a selfie view, NTU RGB+D's
-    Kinect videos). ``fov``: the camera's horizontal field of view in degrees. ``lift``:
-    how MediaPipe poses get their 3D shape. ``depth_window``: frames of the running median
-    on the body's distance. ``pad="loop"`` repeats a short clip instead of zero-padding it
-    (worse on NTU clips; kept for comparison). Raises :class:`PoseError` for an unsupported
-    layout or space, mismatched image and world skeletons, or a skeleton without anybody.
+    keypoints (with ``image_size``; then ``world`` must be the matching world landmarks),
+    camera-placed landmarks (space ``"camera"``, :mod:`actscope.pose.camera`; read as they
+    are, but for the depth smoothing) or world landmarks. ``mirrored``: the video is a
+    mirror image (a selfie view, NTU RGB+D's Kinect videos). ``fov``: the camera's
+    horizontal field of view in degrees (image keypoints only). ``lift``: how MediaPipe
+    poses get their 3D shape (image keypoints only). ``depth_window``: frames of the
+    running median on the body's distance. ``pad="loop"`` repeats a short clip instead of
+    zero-padding it (worse on NTU clips; kept for comparison). Raises :class:`PoseError`
+    for an unsupported layout or space, mismatched image and world skeletons, or a skeleton
+    without anybody.
     """
     if frames < 1 or persons < 1:
         raise PoseError(f"frames and persons must be positive, got {frames} and {persons}")
@@ -225,7 +232,7 @@ def ntu_input(
         camera = _mediapipe_camera(skeleton, world, mirrored, fov, lift, depth_window)
         points = _combine(MEDIAPIPE_TO_NTU, camera)
     else:
-        if skeleton.space != "world" or skeleton.channels != 3:
+        if skeleton.space not in ("world", CAMERA_SPACE) or skeleton.channels != 3:
             raise PoseError(
                 f"a {layout} skeleton must hold 3D world coordinates in metres (its camera "
                 f"space), got {skeleton.space!r} with {skeleton.channels} channels"
@@ -265,17 +272,18 @@ def _mediapipe_camera(
     """MediaPipe poses in Kinect v2 camera space: ``(M, T, 33, 3)`` metres, NaN if missing."""
     if lift not in ("world", "image"):
         raise PoseError(f"lift must be 'world' or 'image', got {lift!r}")
-    if not 0 < fov < 180:
-        raise PoseError(f"fov must be a horizontal field of view in degrees, got {fov}")
+    focal_length(1, fov)  # fails clearly on a field of view out of range
+    if skeleton.space in ("world", CAMERA_SPACE) and world is not None:
+        raise PoseError("give the image keypoints as the skeleton and world= the landmarks")
     if skeleton.space == "world":
-        if world is not None:
-            raise PoseError("give the image keypoints as the skeleton and world= the landmarks")
         landmarks = _mirror(skeleton.coords, mirrored)
         return _kinect_axes(landmarks) + np.array([0.0, 0.0, WORLD_ONLY_DEPTH])
+    if skeleton.space == CAMERA_SPACE:
+        return _kinect_axes(_smooth_depth(_mirror(skeleton.coords, mirrored), depth_window))
     if skeleton.space != "image" or skeleton.image_size is None:
         raise PoseError(
             "MediaPipe poses need image keypoints with the video's image_size (and world "
-            f"landmarks) or world landmarks; got a {skeleton.space!r} skeleton"
+            f"landmarks), camera-placed or world landmarks; got a {skeleton.space!r} skeleton"
             + (" without image_size" if skeleton.space == "image" else "")
         )
     if world is None:
@@ -283,42 +291,20 @@ def _mediapipe_camera(
             "MediaPipe image keypoints alone have no metric scale; pass world= the matching "
             "world landmarks (PoseTrack.world)"
         )
-    if (
-        world.layout != "mediapipe33"
-        or world.space != "world"
-        or world.coords.shape[:3] != (skeleton.coords.shape[:3])
-    ):
-        raise PoseError(
-            "world= must be the mediapipe33 world landmarks of the same people and frames "
-            f"as the image keypoints (shape {skeleton.coords.shape[:3]}), got a {world.layout} "
-            f"{world.space} skeleton of shape {world.coords.shape[:3]}"
-        )
-    width, height = skeleton.image_size
-    pixels = skeleton.coords.astype(np.float64)
-    if mirrored:
-        pixels = pixels.copy()
-        pixels[..., 0] = width - pixels[..., 0]
-    pixels = pixels[:, :, list(MEDIAPIPE33.flip_permutation)] if mirrored else pixels
-    landmarks = _mirror(world.coords, mirrored)
-    focal = (width / 2) / np.tan(np.radians(fov) / 2)
-    centre = np.array([width / 2, height / 2])
-    scale = _image_scale(pixels, landmarks)  # (M, T) pixels per metre
-    depth = _running_median(focal / scale, depth_window)  # (M, T)
-    if lift == "world":
-        hips = pixels[:, :, _HIPS].mean(axis=2)  # (M, T, 2)
-        origin = _unproject(hips, depth, focal, centre)  # (M, T, 3)
-        return _kinect_axes(landmarks) + origin[:, :, None]
-    joint_depth = depth[:, :, None] + landmarks[..., 2]
-    return _unproject(pixels, joint_depth, focal, centre)
+    camera = camera_skeleton(skeleton, world, fov=fov, mirrored=mirrored)
+    placed = _smooth_depth(camera.coords.astype(np.float64), depth_window)
+    if lift == "image":  # each keypoint un-projected at its placed depth
+        pixels = (mirror_skeleton(skeleton) if mirrored else skeleton).coords.astype(np.float64)
+        size = skeleton.image_size
+        placed = unproject(pixels, placed[..., 2], focal_length(size[0], fov), size)
+    return _kinect_axes(placed)
 
 
 def _mirror(landmarks: np.ndarray, mirrored: bool) -> np.ndarray:
-    """World landmarks ``(M, T, 33, 3)`` as float64, un-mirrored when ``mirrored``."""
+    """Metric MediaPipe landmarks ``(M, T, 33, 3)`` as float64, un-mirrored when
+    ``mirrored``."""
     landmarks = landmarks.astype(np.float64)
-    if not mirrored:
-        return landmarks
-    landmarks = landmarks[:, :, list(MEDIAPIPE33.flip_permutation)]
-    return landmarks * np.array([-1.0, 1.0, 1.0])
+    return mirror_points(landmarks, MEDIAPIPE33.name) if mirrored else landmarks
 
 
 def _kinect_axes(landmarks: np.ndarray) -> np.ndarray:
@@ -326,23 +312,16 @@ def _kinect_axes(landmarks: np.ndarray) -> np.ndarray:
     return landmarks * np.array([-1.0, -1.0, 1.0])
 
 
-def _unproject(pixels: np.ndarray, depth: np.ndarray, focal: float, centre: np.ndarray):
-    """Pixels ``(..., 2)`` at ``depth`` ``(...)`` metres -> Kinect camera space ``(..., 3)``
-    (an unmirrored image: image right is the sensor's right, -x)."""
-    xy = (pixels - centre) * (depth / focal)[..., None]
-    return np.stack([-xy[..., 0], -xy[..., 1], depth], axis=-1)
-
-
-def _image_scale(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """``(M, T)`` pixels per metre: least-squares ``k`` with ``image ~ k * world_xy`` over
-    :data:`_SCALE_JOINTS`, both centred; NaN where the person is missing."""
-    image = pixels[:, :, _SCALE_JOINTS]
-    body = landmarks[:, :, _SCALE_JOINTS, :2]
-    image = image - image.mean(axis=2, keepdims=True)
-    body = body - body.mean(axis=2, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = (image * body).sum(axis=(2, 3)) / (body * body).sum(axis=(2, 3))
-    return np.where(scale > 0, scale, np.nan)
+def _smooth_depth(points: np.ndarray, window: int) -> np.ndarray:
+    """Camera-placed bodies ``(M, T, 33, 3)`` moved along the ray of their hip centre so that
+    its depth is the running median of its depth over ``window`` frames (the per-frame
+    scale fit jitters; a body's distance changes slowly). NaN where the depth is unknown."""
+    if window <= 1:
+        return points
+    hips = points[:, :, list(HIPS)].mean(axis=2)  # (M, T, 3)
+    depth = np.where(hips[..., 2] > 0, hips[..., 2], np.nan)
+    ratio = _running_median(depth, window) / depth
+    return points + (hips * (ratio - 1)[..., None])[:, :, None]
 
 
 def _running_median(values: np.ndarray, window: int) -> np.ndarray:

@@ -25,15 +25,18 @@ from actscope.pose.layouts import Layout, get_layout
 if TYPE_CHECKING:
     import torch
 
-SPACES = ("image", "world", "normalized")
+SPACES = ("image", "world", "normalized", "camera")
 """``image``: pixels of the video (or the source's image units), the layout's image axes;
 ``world``: metres in the source's 3D axes; ``normalized``: canonical axes, centred on the
-pelvis and scaled by torso length (see :func:`actscope.pose.normalize`)."""
+pelvis and scaled by torso length (see :func:`actscope.pose.normalize`); ``camera``: metres
+in the source's 3D axes with the origin at the camera, estimated world keypoints placed
+where the camera saw them (:mod:`actscope.pose.camera`; MediaPipe's ``world`` is centred on
+the hips instead)."""
 
 FORMAT = "actscope.skeleton"
 FORMAT_VERSION = 1
 # Preference when a file holds several spaces and the caller names none: 3D first.
-_LOAD_PREFERENCE = ("world", "image", "normalized")
+_LOAD_PREFERENCE = ("world", "camera", "image", "normalized")
 
 
 @dataclass
