@@ -12,8 +12,7 @@ Protocols: every source's items train or test as under its own default protocol
 (NW-UCLA cross-view, Penn Action's official split, UTD-MHAD and MSR Action3D cross-subject,
 UTKinect with subject 1 held out), except that the pool's protocols ``split1``-``split3``
 (default ``split1``) follow a source that defines protocols of those names (JHMDB's three
-official splits). Sources whose items never train (a taxonomy may list test-only sources,
-such as UTD-MHAD's OpenPose keypoints) are test items under every protocol.
+official splits). Test-only sources (:data:`TEST_ONLY`) give their own test items only.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ TAXONOMY = Path(__file__).with_name("everyday.yaml")
 """The vocabulary of the default model."""
 PROTOCOLS = ("split1", "split2", "split3")
 TEST_ONLY = frozenset({"utd-mhad-openpose"})
-"""Sources of the taxonomy that are only tested on (poses of the same trials as a source
-that trains: training on them would leak the test subjects' actions)."""
+"""Sources of the taxonomy that are only tested on, with their own test split only: poses
+of the same trials as a source that trains (UTD-MHAD's OpenPose keypoints of its RGB
+videos), whose training subjects' clips would repeat trials the model trained on."""
 
 Taxonomy = dict[str, dict[str, str | None]]
 Splitter = Callable[[SkeletonDataset, str], tuple[SkeletonDataset, SkeletonDataset]]
@@ -82,7 +82,10 @@ def pool(
         if missing:
             raise DatasetError(f"the taxonomy does not map {source}'s {', '.join(missing)}")
         train_in = _training_protocols(source, dataset, split)
-        for record in dataset.records:
+        records_of = dataset.records
+        if source in TEST_ONLY:  # its own test part: the rest shows trials that train
+            records_of = split(dataset, "")[1].records
+        for record in records_of:
             shared = mapping[dataset.class_names[record.label]]
             if shared is None or shared in dropped:
                 continue
