@@ -13,6 +13,7 @@ video pose estimators differ from Kinect, then produces the same
 - time: frames dropped (estimators skip frames they fail on) and ends cropped;
 - keypoint quality: Gaussian noise and coarse quantisation (heat-map peaks);
 - per-frame rescaling by shoulder width, and a hidden trajectory, as some sources deliver;
+- proportions (``bone_scale``, off by default): each limb bone lengthened or shortened;
 - missing joints: legs out of view (a person at a desk or close to a webcam) or scattered
   joints the estimator lost, for some frames or the whole clip (score 0, as inference sees
   them), and scores spread between ``min_score`` and 1 as an estimator's confidences are
@@ -24,6 +25,7 @@ so a resumed run repeats it exactly.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +42,11 @@ _LEGS = [
     BODY15.index(f"{side}_{joint}") for side in ("left", "right") for joint in ("knee", "ankle")
 ]
 _SHOULDERS = (BODY15.index("left_shoulder"), BODY15.index("right_shoulder"))
+_LIMB_CHAINS = tuple(
+    tuple(BODY15.index(f"{side}_{joint}") for joint in chain)
+    for side in ("left", "right")
+    for chain in (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class RandomViewTransform:
     hide_trajectory: float = 0.5
     occlude: float = 0.3
     score_jitter: float = 0.5
+    bone_scale: float = 0.0
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
         dims = self.features.dims
@@ -76,6 +84,7 @@ class RandomViewTransform:
                 self.features.from_coords(coords[..., :dims], scores, skeleton.fps)
             )
         coords = coords.copy()
+        coords = self._scale_bones(coords)
         if world:
             coords = self._move_joints(self._turn(coords))
             if dims == 2:
@@ -110,6 +119,23 @@ class RandomViewTransform:
         coords[:, :, _PELVIS] -= shift * torso
         coords[:, :, _HEAD] += np.random.uniform(-self.head_shift, self.head_shift) * torso
         return coords
+
+    def _scale_bones(self, coords: np.ndarray) -> np.ndarray:
+        """Each limb bone (upper arm, forearm, thigh, shank, each side) made longer or
+        shorter by its own factor in ``1 ± bone_scale`` for the whole clip, the joints below
+        it moving with it: people's proportions, and estimators' ideas of where a hip or a
+        shoulder is, differ."""
+        if not self.bone_scale:
+            return coords
+        out = coords.copy()
+        for chain in _LIMB_CHAINS:
+            offset = 0.0
+            for parent, child in itertools.pairwise(chain):
+                factor = np.random.uniform(1 - self.bone_scale, 1 + self.bone_scale)
+                bone = np.nan_to_num(coords[:, :, child] - coords[:, :, parent])
+                offset = offset + (factor - 1) * bone
+                out[:, :, child] = coords[:, :, child] + offset
+        return out
 
     def _retime(self, coords: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         frames = coords.shape[1]
