@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from actscope.checkpoint import load_checkpoint
 from actscope.datasets.everyday import load_taxonomy
 from actscope.engine.config import load_config
 from actscope.engine.run import fit
@@ -59,8 +60,22 @@ def pretrain(target: str, runs: Path, seed: int = 0) -> Path:
     return fit(config, overwrite=True).model_path
 
 
-def few_shot(target: str, shots: int, seed: int, pretrained: Path | None, runs: Path) -> dict:
-    """Train the few-shot recipe on ``shots`` clips per class of ``target``; its test top-1."""
+def model_overrides(checkpoint: Path) -> list[str]:
+    """``model=`` and ``model_kwargs.*=`` of ``checkpoint``'s model, as config overrides."""
+    model = load_checkpoint(checkpoint)["model"]
+    keys = ("streams", "fusion", "channels", "dropout")  # the architecture, not the input
+    kwargs = {k: v for k, v in model["kwargs"].items() if k in keys}
+    return [
+        f"model={model['name']}",
+        *(f"model_kwargs.{k}={json.dumps(v)}" for k, v in kwargs.items()),
+    ]
+
+
+def few_shot(
+    target: str, shots: int, seed: int, variant: Path, pretrained: bool, runs: Path
+) -> dict:
+    """Train the few-shot recipe on ``shots`` clips per class of ``target`` from ``variant``
+    (``pretrained``) or from scratch with its architecture; the test top-1."""
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     start = "pretrained" if pretrained else "scratch"
@@ -73,7 +88,8 @@ def few_shot(target: str, shots: int, seed: int, pretrained: Path | None, runs: 
         f"seed={seed}",
         f"out_dir={out_dir}",
         "threads=1",
-        f"pretrained={pretrained or ''}",
+        f"pretrained={variant if pretrained else ''}",
+        *model_overrides(variant),
     ]
     config = load_config(ROOT / "configs" / "few_shot.yaml", overrides)
     began = time.perf_counter()
@@ -104,11 +120,11 @@ def main() -> None:
         variants = {t: pool.submit(pretrain, t, args.runs) for t in args.targets}
         variants = {t: f.result() for t, f in variants.items()}
         futures = [
-            pool.submit(few_shot, t, k, s, start, args.runs)
+            pool.submit(few_shot, t, k, s, variants[t], pretrained, args.runs)
             for t in args.targets
             for k in args.shots
             for s in args.seeds
-            for start in (variants[t], None)
+            for pretrained in (True, False)
         ]
         rows = [f.result() for f in futures]
     summary = []

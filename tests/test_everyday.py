@@ -170,3 +170,21 @@ def test_predict_says_unknown_below_the_calibrated_confidence(tmp_path, videos):
     assert unknown.unknown and unknown.label == "unknown action"
     assert unknown.top == named.top  # the nearest guesses are still given
     assert unknown.to_dict()["unknown"] is True
+
+
+def test_a_new_classifier_replaces_every_branch_head_of_a_multi_stream_model():
+    import torch
+
+    from actscope.models.convert import classifier_names, replace_classifier
+    from actscope.models.tcn import tcn_ms
+
+    model = tcn_ms(num_classes=5, streams=("joint", "bone"), in_channels=2, graph="body15")
+    names = classifier_names(model)
+    assert len(names) == 2 and all(n.startswith("branches.") for n in names)
+    before = {n: model.get_submodule(n).weight.clone() for n in names}
+    body = {k: v.clone() for k, v in model.state_dict().items() if "convs." in k}
+    replace_classifier(model, 3)
+    for name in names:
+        assert model.get_submodule(name).out_features == 3
+        assert model.get_submodule(name).weight.shape[1] == before[name].shape[1]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in body.items())

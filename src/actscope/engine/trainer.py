@@ -107,11 +107,11 @@ def build_model(
             replace_classifier(model, num_classes)
         logger.info("loaded %s weights from %s", config.model, loaded.source)
     if config.freeze_backbone:
-        from actscope.weights import _classifier_key
+        from actscope.models.convert import classifier_names
 
-        head = f"{_classifier_key(model)}."
+        heads = tuple(f"{name}." for name in classifier_names(model))
         for name, parameter in model.named_parameters():
-            parameter.requires_grad_(name.startswith(head))
+            parameter.requires_grad_(name.startswith(heads))
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 # Returns None, so the hook leaves the input alone; runs before every forward.

@@ -416,23 +416,37 @@ def load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], what: str)
     model.load_state_dict(state, strict=True)
 
 
-def replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
-    """Give ``model`` a freshly initialised last layer with ``num_classes`` outputs.
-
-    The last layer is the last ``nn.Linear`` (or, for S3D, ``nn.Conv3d``) in module order,
-    which is the classifier for every RGB model registered here. Returns ``model``.
-    """
-    last_name, last = None, None
+def classifier_names(model: nn.Module) -> list[str]:
+    """Module names of ``model``'s classifiers: its last ``nn.Linear`` (or, for S3D,
+    ``nn.Conv3d``) in module order, or each branch's for a multi-stream model."""
+    branches = getattr(model, "branches", None)
+    if isinstance(branches, nn.ModuleDict):
+        return [
+            f"branches.{name}.{head}"
+            for name, b in branches.items()
+            for head in classifier_names(b)
+        ]
+    last = None
     for name, module in model.named_modules():
         if isinstance(module, nn.Linear | nn.Conv3d):
-            last_name, last = name, module
+            last = name
     if last is None:
         raise ModelError(f"{type(model).__name__} has no linear classifier to replace")
-    if isinstance(last, nn.Linear):
-        new = nn.Linear(last.in_features, num_classes, bias=last.bias is not None)
-    else:
-        new = nn.Conv3d(last.in_channels, num_classes, last.kernel_size, bias=last.bias is not None)
-    parent_name, _, attr = last_name.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    setattr(parent, attr, new)
+    return [last]
+
+
+def replace_classifier(model: nn.Module, num_classes: int) -> nn.Module:
+    """Give ``model`` freshly initialised classifiers (:func:`classifier_names`) with
+    ``num_classes`` outputs. Returns ``model``."""
+    for name in classifier_names(model):
+        last = model.get_submodule(name)
+        if isinstance(last, nn.Linear):
+            new = nn.Linear(last.in_features, num_classes, bias=last.bias is not None)
+        else:
+            new = nn.Conv3d(
+                last.in_channels, num_classes, last.kernel_size, bias=last.bias is not None
+            )
+        parent_name, _, attr = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, attr, new)
     return model
