@@ -70,4 +70,6 @@ def test_legacy_checkpoints_evaluate_as_they_did(name):
     then = json.loads((LEGACY / f"{name}.report.json").read_text())
     assert now["confusion"] == then["confusion"]
     assert now["top1"] == pytest.approx(then["top1"])
-    assert now["loss"] == pytest.approx(then["loss"], rel=1e-5)
+    # Derived joints are now scored by their parts' mean, not their minimum (9d55313): the
+    # loss moved by 6e-5 of itself with every prediction unchanged.
+    assert now["loss"] == pytest.approx(then["loss"], rel=1e-3)

@@ -172,6 +172,11 @@ def test_shipped_configs_load_and_name_registered_models_and_datasets(path):
     from actscope.models.registry import get_entry
 
     config = load_config(path, [])
+    if config.pretrained == "default":  # the model is the shipped one, the data the user's
+        from actscope.checkpoint import default_checkpoint, load_checkpoint
+
+        config.model = load_checkpoint(default_checkpoint())["model"]["name"]
+        config.data.name = "skeleton-folder"
     get_entry(config.model)  # raises for an unknown model
     entry = get_dataset(config.data.name)
     if entry.training is None:  # a skeleton dataset

@@ -121,10 +121,9 @@ def waving_folder(folder: Path, clips: int = 3) -> Path:
 def test_fine_tuning_the_shipped_model_keeps_its_backbone_and_input(tmp_path):
     import torch
 
-    from actscope.checkpoint import load_checkpoint
+    from actscope.checkpoint import default_checkpoint, load_checkpoint
     from actscope.engine.config import config_from_dict
     from actscope.engine.run import fit
-    from actscope.weights import default_checkpoint
 
     root = waving_folder(tmp_path / "clips")
     config = config_from_dict(
@@ -155,8 +154,7 @@ def test_fine_tuning_the_shipped_model_keeps_its_backbone_and_input(tmp_path):
 
 def test_predict_says_unknown_below_the_calibrated_confidence(tmp_path, videos):
     import actscope
-    from actscope.checkpoint import load_checkpoint, save_checkpoint
-    from actscope.weights import default_checkpoint
+    from actscope.checkpoint import default_checkpoint, load_checkpoint, save_checkpoint
 
     checkpoint = load_checkpoint(default_checkpoint())
     sure = dict(checkpoint, unknown=UnknownRule(threshold=0.0).to_dict())

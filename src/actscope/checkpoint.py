@@ -39,6 +39,18 @@ from actscope.files import atomic_open
 if TYPE_CHECKING:
     from actscope.models.registry import InputSpec
 
+DEFAULT = "default"
+"""The name of the model shipped inside the package, wherever a checkpoint is taken."""
+DEFAULT_CHECKPOINT = "default_skeleton.pt"
+
+
+def default_checkpoint() -> Path:
+    """Path of the skeleton model shipped inside the package."""
+    from importlib.resources import files
+
+    return Path(str(files("actscope") / "assets" / DEFAULT_CHECKPOINT))
+
+
 FORMAT = "actscope.checkpoint"
 VERSION = 1
 

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from actscope import checkpoint
+from actscope.checkpoint import DEFAULT, default_checkpoint
 from actscope.errors import ModelError
 from actscope.files import atomic_path
 from actscope.models import get_entry
@@ -52,16 +53,6 @@ from actscope.models.registry import InputSpec, ModelEntry, WeightsInfo
 log = logging.getLogger(__name__)
 
 ONLINE_SCHEMES = ("torchvision:", "url:", "hf:")
-DEFAULT = "default"
-"""The name of the model shipped inside the package, wherever a checkpoint is taken."""
-DEFAULT_CHECKPOINT = "default_skeleton.pt"
-
-
-def default_checkpoint() -> Path:
-    """Path of the skeleton model shipped inside the package."""
-    from importlib.resources import files
-
-    return Path(str(files("actscope") / "assets" / DEFAULT_CHECKPOINT))
 
 
 @dataclass

@@ -532,7 +532,7 @@ def body_track(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
     if skeleton.num_people == 0:
         shape = (0, skeleton.num_frames, len(BODY15.joints))
         return np.zeros((*shape, skeleton.channels), np.float32), np.zeros(shape, np.float32)
-    body = to_body15(skeleton)
+    body = to_body15(skeleton, derived_score="min")
     return body.coords, body.scores
 
 
@@ -603,5 +603,5 @@ def _sample_body(sample) -> tuple[np.ndarray, np.ndarray]:
     skeleton = Skeleton(
         sample.keypoints[None, None], sample.scores[None, None], sample.layout, 30.0, "image"
     )
-    body = to_body15(skeleton)
+    body = to_body15(skeleton, derived_score="min")
     return body.coords[0, 0], body.scores[0, 0]

@@ -24,6 +24,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from actscope.checkpoint import (
+    DEFAULT,
+    default_checkpoint,
     load_checkpoint,
     load_model_state,
     save_checkpoint,
@@ -39,7 +41,6 @@ from actscope.errors import ConfigError, ModelError
 from actscope.files import write_text
 from actscope.models.registry import input_from_dict
 from actscope.video.spec import ClipSpec
-from actscope.weights import DEFAULT, default_checkpoint
 
 logger = logging.getLogger(__name__)
 

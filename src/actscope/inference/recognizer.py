@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from actscope.checkpoint import default_checkpoint
 from actscope.engine.calibration import UnknownRule
 from actscope.errors import ForeignCheckpointError, ModelError
 from actscope.models.registry import InputSpec, input_from_dict
@@ -29,7 +30,6 @@ from actscope.pose.estimate import PoseTrack
 from actscope.pose.features import BodyFeatures
 from actscope.pose.skeleton import Skeleton
 from actscope.video.spec import ClipSpec
-from actscope.weights import default_checkpoint
 
 if TYPE_CHECKING:
     from actscope.video.transforms import Compose

@@ -53,12 +53,14 @@ def canonical_coords(skeleton: Skeleton) -> np.ndarray:
 
 
 def _derive_body15(
-    coords: np.ndarray, scores: np.ndarray, layout: Layout
+    coords: np.ndarray, scores: np.ndarray, layout: Layout, derived_score: str = "mean"
 ) -> tuple[np.ndarray, np.ndarray]:
     """body15 joints from ``layout``'s: the first alternative with all its joints present.
 
     A derived joint's score is the mean score of the joints it was averaged from (a
-    midpoint of a sure and an unsure joint is half as far off as the unsure one).
+    midpoint of a sure and an unsure joint is half as far off as the unsure one), or with
+    ``derived_score="min"`` the lowest (a rule that must not trust a joint half made of one
+    the sensor did not track).
     """
     people, frames, _, channels = coords.shape
     out = np.full((people, frames, len(BODY15_JOINTS), channels), np.nan, np.float32)
@@ -72,17 +74,21 @@ def _derive_body15(
                 candidate = coords[:, :, index].mean(axis=2)
             fill = np.isnan(out[:, :, target, 0]) & ~np.isnan(candidate[..., 0])
             out[:, :, target][fill] = candidate[fill]
-            out_scores[:, :, target][fill] = scores[:, :, index].mean(axis=2)[fill]
+            reduce = np.min if derived_score == "min" else np.mean
+            out_scores[:, :, target][fill] = reduce(scores[:, :, index], axis=2)[fill]
     return out, out_scores
 
 
-def to_body15(skeleton: Skeleton) -> Skeleton:
+def to_body15(skeleton: Skeleton, derived_score: Literal["mean", "min"] = "mean") -> Skeleton:
     """``skeleton`` in the shared ``body15`` layout and canonical axes; joints the source
-    cannot give are missing (NaN, score 0)."""
+    cannot give are missing (NaN, score 0). ``derived_score``: how a joint averaged from
+    several is scored (:func:`_derive_body15`)."""
     layout = get_layout(skeleton.layout)
     if layout.name == BODY15.name:
         return skeleton
-    coords, scores = _derive_body15(canonical_coords(skeleton), skeleton.scores, layout)
+    coords, scores = _derive_body15(
+        canonical_coords(skeleton), skeleton.scores, layout, derived_score
+    )
     return skeleton.replace(coords=coords, scores=scores, layout=BODY15.name)
 
 
