@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from actscope.engine.config import load_config
+from actscope.engine.config import TrainConfig, load_config
 from actscope.engine.run import fit
 from actscope.files import write_text
 
@@ -46,15 +46,34 @@ def run_one(config_path: Path, protocol: str, seed: int, runs: Path, overrides: 
     out_dir = runs / f"{protocol}-s{seed}"
     run = [f"data.protocol={protocol}", f"seed={seed}", f"out_dir={out_dir}", "threads=1"]
     config = load_config(config_path, [*overrides, *run])
+    row = {"protocol": protocol, "seed": seed, "run_dir": str(out_dir)}
+    finished = finished_run(out_dir, config)
+    if finished is not None:
+        return {**row, "minutes": None, "reused": True, **finished}
     start = time.perf_counter()
     result = fit(config, overwrite=True)
     return {
-        "protocol": protocol,
-        "seed": seed,
+        **row,
         "minutes": round((time.perf_counter() - start) / 60, 2),
-        "run_dir": str(out_dir),
         "top1": {name: report.top1 for name, report in result.reports.items()},
         "samples": {name: report.num_samples for name, report in result.reports.items()},
+    }
+
+
+def finished_run(out_dir: Path, config: TrainConfig) -> dict | None:
+    """The test figures of a run already finished in ``out_dir`` with the same config (but
+    for its folder), else None: a benchmark stopped half way picks up where it was."""
+    if not (out_dir / "summary.json").is_file() or not (out_dir / "config.yaml").is_file():
+        return None
+    saved, wanted = load_config(out_dir / "config.yaml").to_dict(), config.to_dict()
+    # a run's saved config also holds the keyword arguments the builder filled in
+    kwargs = {k: v for k, v in saved["model_kwargs"].items() if k in wanted["model_kwargs"]}
+    if {**saved, "model_kwargs": kwargs, "out_dir": ""} != {**wanted, "out_dir": ""}:
+        return None
+    reports = json.loads((out_dir / "summary.json").read_text())
+    return {
+        "top1": {name: report["top1"] for name, report in reports.items()},
+        "samples": {name: report["num_samples"] for name, report in reports.items()},
     }
 
 
