@@ -47,6 +47,7 @@ from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRe
 from actscope.inference.scoring import (
     ScoreTrack,
     SkeletonStream,
+    even_frames,
     moving_average,
     presence_warnings,
     score_video_windows,
@@ -346,13 +347,14 @@ def detect(
             on_window=_ticker(progress, _duration_of(name)),
         )
         return _detection(name, recognizer, track, find_segments(track, options), started)
+    offset = 0.0
     if name.endswith(".npz") and os.path.isfile(name):
-        from actscope.pose.estimate import PoseTrack
-
-        poses = PoseTrack.load(name)
-        stream = _stream_for(recognizer, recognizer.track_skeleton(poses), options)
-        stream.add_skeleton(recognizer.track_skeleton(poses))
-        skeleton = poses.image if keep_poses else None
+        poses = recognizer.file_skeleton(name)
+        if keep_poses:
+            skeleton = poses
+        poses, offset = even_frames(poses)
+        stream = _stream_for(recognizer, poses, options)
+        stream.add_skeleton(poses)
     else:
         duration = _duration_of(name)
         if workers is None and estimator is None and (duration or 0) > LONG_VIDEO_SECONDS:
@@ -372,7 +374,7 @@ def detect(
             allow_partial=allow_partial,
             on_frame=lambda frame: tick(frame.time),
         )
-    return _finish(name, recognizer, stream, options, started, skeleton)
+    return _finish(name, recognizer, stream, options, started, skeleton, offset)
 
 
 def detect_skeleton(
@@ -382,13 +384,16 @@ def detect_skeleton(
     **overrides: Any,
 ) -> Detection:
     """:func:`detect` on a pose track already in memory (any layout and space the model
-    can read; world skeletons are projected for 2D models as in training)."""
+    can read; world skeletons are projected for 2D models as in training). Frames with
+    timestamps are put on an even grid first (:func:`even_frames`); segment times are on
+    the skeleton's own time line."""
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = _skeleton_model(model)
     started = time.perf_counter()
-    stream = _stream_for(recognizer, skeleton, options)
-    stream.add_skeleton(skeleton)
-    return _finish(skeleton.source, recognizer, stream, options, started, None)
+    even, offset = even_frames(skeleton)
+    stream = _stream_for(recognizer, even, options)
+    stream.add_skeleton(even)
+    return _finish(skeleton.source, recognizer, stream, options, started, None, offset)
 
 
 def _skeleton_model(model: str | os.PathLike | Recognizer) -> SkeletonRecognizer:
@@ -420,8 +425,10 @@ def _finish(
     options: DetectOptions,
     started: float,
     skeleton: Skeleton | None,
+    offset: float = 0.0,
 ) -> Detection:
-    """Score the stream's tail, find the segments, say what was not seen."""
+    """Score the stream's tail, find the segments, say what was not seen; times are moved
+    ``offset`` seconds later (a stream that starts late on its time line)."""
     track = stream.finish()
     classify = None
     if options.rescore and stream.history is not None:
@@ -432,6 +439,9 @@ def _finish(
             return recognizer.skeleton_scores(clips)
 
     segments = find_segments(track, options, classify)
+    if offset:
+        track = track.shifted(offset)
+        segments = [replace(s, start=s.start + offset, end=s.end + offset) for s in segments]
     found = _detection(name, recognizer, track, segments, started, skeleton)
     found.frames_with_person = int(track.present.sum())
     found.warnings = presence_warnings(track, stream.window / stream.fps)
