@@ -296,7 +296,7 @@ def _augment_options(options: Mapping[str, Any], augment: str) -> dict[str, Any]
 def _typical_seconds(items: Any) -> float:
     """Median duration of the training sequences (s), rounded to 0.1 s: the window a
     detector slides over long recordings."""
-    seconds = [item.skeleton.num_frames / item.skeleton.fps for item in items]
+    seconds = [item.skeleton.duration for item in items]
     return round(float(np.median(seconds)), 1)
 
 
