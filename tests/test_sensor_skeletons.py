@@ -160,7 +160,8 @@ def test_resampling_follows_the_timestamps():
     holed = skeleton.resample(max_gap=1.0)
     x = holed.coords[0, :, 3, 0]
     assert np.isnan(x[6:20]).all() and (holed.scores[0, 6:20] == 0).all()
-    np.testing.assert_allclose(x[[0, 1, 2, 3, 4, 5, 20, 21]], 2.0 * np.array([0, 1, 2, 3, 4, 5, 20, 21]) / 10, atol=1e-5)  # fmt: skip
+    outside = np.array([0, 1, 2, 3, 4, 5, 20, 21])
+    np.testing.assert_allclose(x[outside], 2.0 * outside / 10, atol=1e-5)
     # another rate, and a grid that keeps a late first frame in its place
     assert skeleton.resample(4.0).num_frames == 9  # 0, 0.25, ..., 2.0
     late = Skeleton(coords, np.ones(coords.shape[:3]), "kinect_v1_20", 10.0, "world",
@@ -255,7 +256,7 @@ def test_poses_the_model_cannot_read_are_refused_clearly(tmp_path, kinect_model)
     Skeleton(np.zeros((1, 4, 33, 3)), np.ones((1, 4, 33)), "mediapipe33", 30, "world").save(
         mediapipe
     )
-    with pytest.raises(ModelError, match="takes kinect_v1_20 skeletons.*mediapipe33") as error:
+    with pytest.raises(ModelError, match=r"takes kinect_v1_20 skeletons.*mediapipe33") as error:
         detect(mediapipe, model)
     assert "\n" not in str(error.value)
 
