@@ -309,3 +309,11 @@ def test_kinect_joint_order_is_the_layout_s():
     y = dict(zip(joints, STANDING[:, 1], strict=True))
     assert y["head"] > y["shoulder_center"] > y["hip_center"] > y["left_knee"]
     assert STANDING[joints.index("right_hand"), 0] > 0 > STANDING[joints.index("left_hand"), 0]
+
+
+def test_live_refuses_a_sensor_layout_model_before_opening_the_source(tmp_path, kinect_model):
+    """Live poses come from MediaPipe: a kinect_v1_20 model is refused in one line, at once."""
+    result = run_cli("live", str(tmp_path / "absent.mp4"), "-m", str(kinect_model))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "takes kinect_v1_20 skeletons" in lines[0], result.stderr
