@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from actscope.datasets.recordings import BACKGROUND
 from actscope.errors import ConfigError, ModelError
 from actscope.files import write_text
 from actscope.inference.prediction import video_name
@@ -83,6 +84,7 @@ class DetectOptions:
     motion_smooth: float = 0.5
     min_duration: float = 0.5
     merge_gap: float = 0.4
+    action_threshold: float = 0.5
     nms_iou: float = 0.5
     labels_per_segment: int = 1
     rescore: bool = True
@@ -98,6 +100,7 @@ class DetectOptions:
             (self.motion_threshold >= 0, "motion_threshold", "must be 0 (off) or more"),
             (self.min_duration >= 0, "min_duration", "must be 0 or more"),
             (self.merge_gap >= 0, "merge_gap", "must be 0 or more"),
+            (0 <= self.action_threshold <= 1, "action_threshold", "must be in [0, 1]"),
             (0 < self.nms_iou <= 1, "nms_iou", "must be in (0, 1]"),
             (self.labels_per_segment >= 1, "labels_per_segment", "must be at least 1"),
             (self.rescore_pad >= 0, "rescore_pad", "must be 0 or more"),
@@ -174,8 +177,14 @@ def find_segments(
     options = (options or DetectOptions()).validate()
     if not scores.num_windows or not len(scores.times):
         return []
-    frame_probs = scores.frame_scores(options.smooth)
-    active = active_frames(scores, options)
+    background = background_index(scores.class_names)
+    if background is None:
+        frame_probs = scores.frame_scores(options.smooth)
+        active = active_frames(scores, options)
+    else:  # windows labelled by their centre, "no action" learned as a class
+        frame_probs = scores.center_scores(options.smooth)
+        active = active_frames(scores, options, 1.0 - frame_probs[:, background])
+        frame_probs[:, background] = 0.0  # a segment's label is one of the actions
     period = _period(scores)
     pieces: list[tuple[float, float, np.ndarray]] = []  # start, end, probabilities
     for first, stop in _runs(active):
@@ -184,7 +193,7 @@ def find_segments(
             end = float(scores.times[first + b - 1]) + period
             pieces.append((start, end, frame_probs[first + a : first + b].mean(axis=0)))
     if classify is not None:
-        pieces = _rescore(pieces, classify, options)
+        pieces = _rescore(pieces, classify, options, background)
     found = []
     for start, end, probs in pieces:
         if end - start < options.min_duration - 1e-9:
@@ -197,9 +206,21 @@ def find_segments(
     return sorted(found, key=lambda s: (s.start, -s.score))
 
 
-def active_frames(scores: ScoreTrack, options: DetectOptions) -> np.ndarray:
-    """``(F,)`` bool: frames that may belong to an action (the actionness gate)."""
+def background_index(class_names: list[str]) -> int | None:
+    """Index of the :data:`~actscope.datasets.recordings.BACKGROUND` class ("no action
+    here", learned from untrimmed recordings), or ``None`` for a model without one."""
+    return class_names.index(BACKGROUND) if BACKGROUND in class_names else None
+
+
+def active_frames(
+    scores: ScoreTrack, options: DetectOptions, actionness: np.ndarray | None = None
+) -> np.ndarray:
+    """``(F,)`` bool: frames that may belong to an action (the actionness gate); with a
+    model's ``actionness`` ``(F,)`` (1 - the background class's probability) also where it
+    reaches ``options.action_threshold``."""
     active = scores.present.copy()
+    if actionness is not None:
+        active &= actionness >= options.action_threshold
     period = _period(scores)
     if scores.motion is not None and options.motion_threshold > 0:
         frames = max(1, round(options.motion_smooth / period))
@@ -223,16 +244,23 @@ def _split_run(probs: np.ndarray, period: float, options: DetectOptions) -> list
 
 
 def _rescore(
-    pieces: list[tuple[float, float, np.ndarray]], classify: Classifier, options: DetectOptions
+    pieces: list[tuple[float, float, np.ndarray]],
+    classify: Classifier,
+    options: DetectOptions,
+    background: int | None = None,
 ) -> list[tuple[float, float, np.ndarray]]:
-    """Replace the probabilities of pieces up to ``rescore_max`` s by ``classify``'s, then
-    join neighbours (closer than ``merge_gap``) that now agree, weighting by duration."""
+    """Replace the probabilities of pieces up to ``rescore_max`` s by ``classify``'s (the
+    ``background`` class's set to 0), then join neighbours (closer than ``merge_gap``) that
+    now agree, weighting by duration."""
     chosen = [i for i, (a, b, _) in enumerate(pieces) if b - a <= options.rescore_max]
     if chosen:
         pad = options.rescore_pad
         spans = [(pieces[i][0] - pad, pieces[i][1] + pad) for i in chosen]
         for i, probs in zip(chosen, classify(spans), strict=True):
-            pieces[i] = (pieces[i][0], pieces[i][1], np.asarray(probs, np.float32))
+            probs = np.array(probs, np.float32)
+            if background is not None:
+                probs[background] = 0.0
+            pieces[i] = (pieces[i][0], pieces[i][1], probs)
     joined: list[tuple[float, float, np.ndarray]] = []
     for start, end, probs in pieces:
         if joined:

@@ -93,6 +93,20 @@ class ScoreTrack:
         """``(W, K)`` probabilities averaged over ``windows`` consecutive windows (centred)."""
         return moving_average(self.probs, windows)
 
+    def center_scores(self, smooth: int = 1) -> np.ndarray:
+        """``(F, K)``: per frame, the (smoothed) probabilities of the windows centred there,
+        interpolated linearly between window centres (held before the first and after the
+        last); zeros if no window was scored. For models trained to label a window's
+        centre (with a background class), where covering windows would blur the edges."""
+        probs = self.smoothed(smooth)
+        out = np.zeros((len(self.times), probs.shape[1] if probs.ndim == 2 else 0), np.float32)
+        if not self.num_windows:
+            return out
+        centers = self.centers
+        for k in range(probs.shape[1]):
+            out[:, k] = np.interp(self.times, centers, probs[:, k])
+        return out
+
     def frame_scores(self, smooth: int = 1) -> np.ndarray:
         """``(F, K)``: per frame, the mean (smoothed) probabilities of the windows covering
         it; zeros where no scored window covers the frame."""
