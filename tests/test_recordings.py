@@ -217,6 +217,10 @@ def test_detection_reads_the_background_class_as_no_action():
         (6.0, 7.0, "wave"),
     ]
     assert found[0].score == pytest.approx(0.8) and found[1].score == pytest.approx(0.7)
+    # background is never a label, even when every label is asked for
+    every = find_segments(track, DetectOptions(smooth=1, threshold=0.0, motion_threshold=0.0,
+                                               labels_per_segment=3))  # fmt: skip
+    assert sorted(s.label for s in every) == ["clap", "clap", "wave", "wave"]
     # a stricter actionness threshold drops the less certain action
     strict = find_segments(
         track, DetectOptions(smooth=1, motion_threshold=0.0, action_threshold=0.75)

@@ -198,7 +198,8 @@ def find_segments(
     for start, end, probs in pieces:
         if end - start < options.min_duration - 1e-9:
             continue
-        for k in np.argsort(-probs, kind="stable")[: options.labels_per_segment]:
+        labels = [k for k in np.argsort(-probs, kind="stable") if k != background]
+        for k in labels[: options.labels_per_segment]:
             if probs[k] >= options.threshold:
                 found.append(Segment(start, end, scores.class_names[k], float(probs[k])))
     if options.labels_per_segment > 1:
