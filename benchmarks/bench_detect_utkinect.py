@@ -185,10 +185,20 @@ def detect(args: argparse.Namespace) -> None:
 
 
 def _options(pairs: list[str]) -> dict[str, float | int | bool]:
-    options = {}
+    """``KEY=VALUE`` pairs as DetectOptions fields of the right types."""
+    from dataclasses import fields
+
+    from actscope.inference import DetectOptions
+
+    types = {f.name: f.type for f in fields(DetectOptions)}
+    options: dict[str, float | int | bool] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        options[key] = json.loads(value) if value in ("true", "false") else float(value)
+        if key not in types:
+            raise SystemExit(f"--detect {pair}: no such detection option")
+        kind = str(types[key])
+        parsed = json.loads(value)
+        options[key] = int(parsed) if kind == "int" else parsed
     return options
 
 
