@@ -74,22 +74,42 @@ Progress = Callable[[float, float | None], None]
 class DetectOptions:
     """How scores become segments (see the module docstring). Times in seconds; motion in
     limb lengths per second; ``window``/``hop`` default to the model's window and a quarter
-    of it (skeleton models) or the model's clip and half of it (RGB models)."""
+    of it (skeleton models) or the model's clip and half of it (RGB models).
+
+    ``None`` leaves a choice to the model (:meth:`for_model`): a model with a background
+    class (trained on untrimmed recordings) says itself where no action is, so by default
+    it gets no motion gate and no rescoring, and a hop of a sixteenth of its window (its
+    windows are labelled at their centre); other models a motion threshold of 0.5 and
+    rescoring."""
 
     window: float | None = None
     hop: float | None = None
     smooth: int = 3
     threshold: float = 0.2
-    motion_threshold: float = 0.5
+    motion_threshold: float | None = None
     motion_smooth: float = 0.5
     min_duration: float = 0.5
     merge_gap: float = 0.4
     action_threshold: float = 0.5
     nms_iou: float = 0.5
     labels_per_segment: int = 1
-    rescore: bool = True
+    rescore: bool | None = None
     rescore_pad: float = 0.25
     rescore_max: float = 10.0
+
+    def for_model(self, background: bool, window: float | None = None) -> DetectOptions:
+        """These options with the choices left to the model made: for a model with a
+        ``background`` class, ``motion_threshold`` 0, ``rescore`` off and ``hop`` a sixteenth
+        of ``window`` (its window, seconds, when known); otherwise ``motion_threshold`` 0.5
+        and ``rescore`` on."""
+        changes: dict[str, Any] = {}
+        if self.motion_threshold is None:
+            changes["motion_threshold"] = 0.0 if background else MOTION_THRESHOLD
+        if self.rescore is None:
+            changes["rescore"] = not background
+        if background and self.hop is None and (self.window or window):
+            changes["hop"] = (self.window or window) / BACKGROUND_HOPS
+        return replace(self, **changes).validate() if changes else self
 
     def validate(self) -> DetectOptions:
         checks = [
@@ -97,7 +117,11 @@ class DetectOptions:
             (self.hop is None or self.hop > 0, "hop", "must be positive"),
             (self.smooth >= 1, "smooth", "must be at least 1 window"),
             (0 <= self.threshold <= 1, "threshold", "must be in [0, 1]"),
-            (self.motion_threshold >= 0, "motion_threshold", "must be 0 (off) or more"),
+            (
+                self.motion_threshold is None or self.motion_threshold >= 0,
+                "motion_threshold",
+                "must be 0 (off) or more",
+            ),
             (self.min_duration >= 0, "min_duration", "must be 0 or more"),
             (self.merge_gap >= 0, "merge_gap", "must be 0 or more"),
             (0 <= self.action_threshold <= 1, "action_threshold", "must be in [0, 1]"),
@@ -159,6 +183,12 @@ class Detection:
         write_text(path, writers[fmt]())
 
 
+MOTION_THRESHOLD = 0.5
+"""Limb lengths per second: the motion gate of models without a background class."""
+BACKGROUND_HOPS = 16
+"""Windows per window length for models with a background class, whose windows are
+labelled at their centre: a sixteenth of a 4 s window is 0.25 s."""
+
 Classifier = Callable[[list[tuple[float, float]]], np.ndarray]
 """``classify(spans)``: class probabilities ``(N, K)`` of the ``(start, end)`` spans (s)."""
 
@@ -174,10 +204,10 @@ def find_segments(
     """Segments of ``scores`` (see the module docstring for the steps). ``classify``, when
     given, scores each found segment (up to ``rescore_max`` seconds long) as one clip, and
     its probabilities replace the windows' for that segment."""
-    options = (options or DetectOptions()).validate()
+    background = background_index(scores.class_names)
+    options = (options or DetectOptions()).validate().for_model(background is not None)
     if not scores.num_windows or not len(scores.times):
         return []
-    background = background_index(scores.class_names)
     if background is None:
         frame_probs = scores.frame_scores(options.smooth)
         active = active_frames(scores, options)
@@ -364,6 +394,7 @@ def detect(
     name = video_name(video)
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    options = _for_model(options, recognizer)
     started = time.perf_counter()
     skeleton = None
     if isinstance(recognizer, ClipRecognizer):
@@ -418,11 +449,19 @@ def detect_skeleton(
     the skeleton's own time line."""
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = _skeleton_model(model)
+    options = _for_model(options, recognizer)
     started = time.perf_counter()
     even, offset = even_frames(skeleton)
     stream = _stream_for(recognizer, even, options)
     stream.add_skeleton(even)
     return _finish(skeleton.source, recognizer, stream, options, started, None, offset)
+
+
+def _for_model(options: DetectOptions, recognizer: Recognizer) -> DetectOptions:
+    """``options`` with the choices left to the model made (see
+    :meth:`DetectOptions.for_model`)."""
+    window = recognizer.window_seconds if isinstance(recognizer, SkeletonRecognizer) else None
+    return options.for_model(background_index(recognizer.class_names) is not None, window)
 
 
 def _skeleton_model(model: str | os.PathLike | Recognizer) -> SkeletonRecognizer:
