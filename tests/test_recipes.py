@@ -78,8 +78,12 @@ def test_what_the_user_gives_wins_over_the_recipe():
     assert made.data.options["augment_options"]["joint_dropout"] == 0.05
     assert made.data.options["layout"] == "kinect_v1_20" and made.model == IN_DOMAIN["model"]
     assert made.optimizer.lr == IN_DOMAIN["optimizer.lr"]
+    assert made.model_kwargs["streams"] == IN_DOMAIN["model_kwargs.streams"]
     # a whole section given covers everything below it
     assert apply_recipe(config, recipe, ["data.options"]).data.options == config.data.options
+    # another model given: the recipe's model arguments are not its
+    plain = apply_recipe(apply_overrides(config, ["model=tcn"]), recipe, [*given, "model"])
+    assert plain.model == "tcn" and plain.model_kwargs == {}
 
 
 def write_folder(root: Path, layout: str, space: str, channels: int) -> Path:
@@ -109,7 +113,8 @@ def test_train_on_a_folder_of_sensor_skeletons_says_its_recipe(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.startswith("recipe:")]
     assert len(lines) == 1 and lines[0].startswith("recipe: in-domain")
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    assert saved["model"] == "tcn" and saved["epochs"] == 1  # --epochs given
+    assert saved["model"] == "tcn_ms" and saved["epochs"] == 1  # --epochs given
+    assert saved["model_kwargs"]["fusion"] == "ensemble"
     assert saved["data"]["options"]["layout"] == "kinect_v1_20"
     assert saved["data"]["options"]["dims"] == 3 and saved["optimizer"]["lr"] == 0.003
     # asking for the other recipe gives today's defaults
