@@ -38,6 +38,10 @@ def test_depth_sensor_skeletons_get_the_in_domain_recipe():
     assert recipe.values["data.options.normalize"] == "torso"
     assert "kinect_v1_20" in recipe.line() and "\n" not in recipe.line()
     assert choose_recipe([skeleton("openni15", "world", 3)]).name == "in-domain"
+    # untrimmed recordings: one tcn (thousands of windows; four streams were no better)
+    untrimmed = choose_recipe([skeleton("kinect_v1_20", "world", 3)], untrimmed=True)
+    assert untrimmed.values["model"] == "tcn" and "model_kwargs.streams" not in untrimmed.values
+    assert "one tcn" in untrimmed.line()
 
 
 @pytest.mark.parametrize(

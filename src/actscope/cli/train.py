@@ -105,10 +105,10 @@ def _with_recipe(config, name: str, config_path: str | None, overrides: list[str
     neither the config file nor the options and overrides set; says which in one line."""
     from actscope.engine.recipes import apply_recipe, choose_recipe, sample_skeletons
 
-    skeletons = sample_skeletons(config.data)
+    skeletons, untrimmed = sample_skeletons(config.data)
     if not skeletons:
         return config  # video datasets have no recipe
-    chosen = choose_recipe(skeletons, name)
+    chosen = choose_recipe(skeletons, name, untrimmed=untrimmed)
     given = {item.partition("=")[0].strip() for item in overrides}
     if config_path:
         import yaml
