@@ -88,34 +88,37 @@ def train(
     }
     flags = [f"{key}={value}" for key, value in given.items() if value is not None]
     config = apply_overrides(config, [*flags, *overrides])
+    chosen = ""
     if config.data.name and recipe != "none" and not (config_path and recipe == "auto"):
-        config = _with_recipe(config, recipe, config_path, [*flags, *overrides])
+        config, chosen = _with_recipe(config, recipe, config_path, [*flags, *overrides])
     if out_dir is not None:
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:
         config.out_dir = f"runs/{config.data.name}-{config.model}-s{config.seed}"
     check_outputs(folders=(config.out_dir,))
-    result = fit(config, resume=resume, overwrite=overwrite)
+    # the recipe is said once the data and model are built: a bad request stays one line
+    announce = (lambda: note(chosen)) if chosen else None
+    result = fit(config, resume=resume, overwrite=overwrite, on_ready=announce)
     _print_reports(result.summary(), f"{config.model} on {config.data.name}")
     out.print(f"model: {result.model_path}")
 
 
 def _with_recipe(config, name: str, config_path: str | None, overrides: list[str]):
     """``config`` with the recipe ``name`` (``auto``: chosen from the data) on the keys that
-    neither the config file nor the options and overrides set; says which in one line."""
+    neither the config file nor the options and overrides set, and the line that says which
+    (empty for video datasets, which have no recipe)."""
     from actscope.engine.recipes import apply_recipe, choose_recipe, sample_skeletons
 
     skeletons, untrimmed = sample_skeletons(config.data)
     if not skeletons:
-        return config  # video datasets have no recipe
+        return config, ""  # video datasets have no recipe
     chosen = choose_recipe(skeletons, name, untrimmed=untrimmed)
     given = {item.partition("=")[0].strip() for item in overrides}
     if config_path:
         import yaml
 
         given |= _leaf_keys(yaml.safe_load(Path(config_path).read_text()) or {})
-    note(chosen.line())
-    return apply_recipe(config, chosen, given)
+    return apply_recipe(config, chosen, given), chosen.line()
 
 
 def _leaf_keys(values: dict, prefix: str = "") -> set[str]:
