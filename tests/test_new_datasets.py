@@ -374,12 +374,18 @@ def test_utkinect_segments_subjects_and_leave_one_subject_out(utkinect):
 
 @pytest.mark.real_data
 def test_utkinect_trimmed_items_span_their_segment(utkinect):
+    raws = {}
     for item in utkinect:
-        start, end = (int(v) for v in item.path.name.split("#")[1].split("-"))
+        name, ids = item.path.name.split("#")
+        start, end = (int(v) for v in ids.split("-"))
         s = item.skeleton
         assert (s.layout, s.space, s.fps) == ("kinect_v1_20", "world", 7.5)
-        # every grid frame from start to end: (end - start) / 4 ids per frame, + 1
-        assert abs(s.num_frames - ((end - start) / 4 + 1)) <= 1, item.path.name
+        raw = raws.setdefault(name, read_utkinect_raw(item.path.parent / name))
+        # exactly the recorded frames with ids from start to end, at their own times
+        inside = (raw.frame_ids >= start) & (raw.frame_ids <= end)
+        assert s.num_frames == inside.sum(), item.path.name
+        np.testing.assert_allclose(s.times, raw.times[inside])
+        np.testing.assert_array_equal(s.coords[0], raw.coords[inside])
 
 
 @pytest.mark.real_data
@@ -399,9 +405,13 @@ def test_utkinect_recordings_keep_true_segment_times():
         offset = recording.time_offset
         found = [t + offset for s in recording.segments for t in (s.start, s.end)]
         assert found == pytest.approx(expected, abs=1e-9)
-        # the resampled grid covers the recording: first to last recorded frame
+        # the recorded frames at their own times: first to last, plus one nominal period
+        assert recording.skeleton.num_frames == len(raw.frame_ids)
+        np.testing.assert_allclose(
+            recording.skeleton.times, (raw.frame_ids - raw.frame_ids[0]) / 30
+        )
         duration = (raw.frame_ids[-1] - raw.frame_ids[0]) / 30
-        assert duration < recording.duration <= duration + 1 / 7.5 + 1e-9  # T frames of 1/7.5 s
+        assert recording.duration == pytest.approx(duration + 1 / 7.5)
         assert recording.skeleton.fps == 7.5
     # repeated ids keep their first line; s09_e01 repeats 145 of 1389
     raw = read_utkinect_raw(folder / "joints" / "joints_s09_e01.txt")
@@ -458,6 +468,7 @@ def test_utkinect_labels_and_joints_errors_are_one_line(tmp_path):
     )
     dataset = load_utkinect(tmp_path)  # the row without boundaries is skipped
     assert len(dataset) == 1 and dataset[0].skeleton.num_frames == 3  # ids 0, 4, 8
+    assert dataset[0].skeleton.times.tolist() == pytest.approx([0, 4 / 30, 8 / 30])
     (tmp_path / "joints" / "joints_s01_e01.txt").write_text("0 1 2 3\n")
     with pytest.raises(DatasetError, match=r"joints_s01_e01.txt:1: expected 61 values"):
         read_utkinect_raw(tmp_path / "joints" / "joints_s01_e01.txt")

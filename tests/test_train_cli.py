@@ -55,6 +55,7 @@ def utd_run(tmp_path_factory):
         "--model", "tcn",
         "--epochs", "6",
         "--out", str(out),
+        "--recipe", "view-robust",  # body15 2D, as the checks below expect
         *TINY,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -117,7 +118,7 @@ def test_eval_refuses_a_checkpoint_trained_on_other_classes(utd_run):
         (("--dataset", "utd-mhad", "--model", "tcn", "--protocol", "by-mood"), "protocol"),
         (("--dataset", "utd-mhad", "--model", "tcn", "data.options.colour=1"), "data option"),
         (("--dataset", "utd-mhad", "--model", "x3d_s"), "RGB model"),
-        (("--dataset", "utd-mhad"), "no model"),
+        (("--dataset", "utd-mhad", "--recipe", "none"), "no model"),
     ],
 )
 def test_bad_requests_are_one_line(tmp_path, args, words):

@@ -19,18 +19,23 @@ def _is_live(source: str) -> bool:
 
 
 def load_poses(source: str, work_size: int = 480, allow_partial: bool = False):
-    """The image keypoints of ``source``: a poses file (``.npz`` from ``actscope pose``) as
-    it is, or a video whose poses are estimated now (every frame, MediaPipe; with
-    ``allow_partial`` from the frames of a damaged video that decode)."""
+    """The image keypoints of ``source``: a poses file (``.npz`` from ``actscope pose``; its
+    world keypoints when it has no image ones, e.g. a depth sensor's; frames recorded
+    unevenly put on an even grid from the first one), or a video whose poses are estimated
+    now (every frame, MediaPipe; with ``allow_partial`` from the frames of a damaged video
+    that decode)."""
     from actscope.pose import PoseTrack, Skeleton
 
     if source.endswith(".npz"):
+        from actscope.inference.scoring import even_frames
         from actscope.pose.skeleton import load_skeletons
 
         found = load_skeletons(source)
         if "image" in found:
-            return PoseTrack(found["image"], found.get("world")).image
-        return Skeleton.load(source)
+            skeleton = PoseTrack(found["image"], found.get("world")).image
+        else:
+            skeleton = Skeleton.load(source)
+        return even_frames(skeleton)[0]
     from actscope.pose.estimate import extract_poses
 
     with err.status(f"estimating poses in {Path(source).name}"):

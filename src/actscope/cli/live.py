@@ -233,6 +233,10 @@ def live(
             raise click.UsageError(
                 f"{model} is an RGB model; live recognition takes a skeleton model"
             )
+        from actscope.pose.layouts import MEDIAPIPE33
+
+        # live poses are MediaPipe's: a model of a sensor's own joints cannot read them
+        recognizer.check_layout(MEDIAPIPE33.name, f"{source} (live, MediaPipe poses)")
         tracker = ActionTracker(
             recognizer.class_names,
             on=on_score,

@@ -263,10 +263,15 @@ def _prediction_table(results, top_k: int) -> None:
     "--motion-threshold",
     type=float,
     help="Skeleton models: least motion of an action, limb lengths per second; 0 turns the "
-    "gate off [default: 0.5].",
+    "gate off [default: 0.5; 0 for models with a background class].",
 )
 @click.option("--window", type=float, help="Window length, seconds [default: the model's].")
-@click.option("--hop", type=float, help="Seconds between windows [default: a quarter window].")
+@click.option(
+    "--hop",
+    type=float,
+    help="Seconds between windows [default: a quarter window; a sixteenth for models with a "
+    "background class].",
+)
 @click.option("--step", default=1, show_default=True, help="Use every STEP-th frame for poses.")
 @click.option(
     "--work-size", default=480, show_default=True, help="Short side (pixels) poses are found at."

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from actscope.cli.app import app, check_outputs, out
+from actscope.cli.app import app, check_outputs, note, out
 
 
 @app.command()
@@ -36,6 +36,15 @@ from actscope.cli.app import app, check_outputs, out
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 @click.option("--list-datasets", is_flag=True, help="List the known dataset names and exit.")
+@click.option(
+    "--recipe",
+    type=click.Choice(["auto", "in-domain", "view-robust", "none"]),
+    default="auto",
+    show_default=True,
+    help="Training recipe for keys not given: auto picks in-domain for 3D skeletons of a "
+    "depth sensor, view-robust for 2D or estimated poses (with --config, auto uses the config "
+    "alone); none keeps the plain defaults.",
+)
 @click.argument("overrides", nargs=-1)
 def train(
     dataset: str | None,
@@ -50,6 +59,7 @@ def train(
     resume: bool,
     overwrite: bool,
     list_datasets: bool,
+    recipe: str,
     overrides: tuple[str, ...],
 ) -> None:
     """Train MODEL on DATASET; KEY=VALUE pairs override config keys (dotted for nested ones,
@@ -78,14 +88,48 @@ def train(
     }
     flags = [f"{key}={value}" for key, value in given.items() if value is not None]
     config = apply_overrides(config, [*flags, *overrides])
+    chosen = ""
+    if config.data.name and recipe != "none" and not (config_path and recipe == "auto"):
+        config, chosen = _with_recipe(config, recipe, config_path, [*flags, *overrides])
     if out_dir is not None:
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:
         config.out_dir = f"runs/{config.data.name}-{config.model}-s{config.seed}"
     check_outputs(folders=(config.out_dir,))
-    result = fit(config, resume=resume, overwrite=overwrite)
+    # the recipe is said once the data and model are built: a bad request stays one line
+    announce = (lambda: note(chosen)) if chosen else None
+    result = fit(config, resume=resume, overwrite=overwrite, on_ready=announce)
     _print_reports(result.summary(), f"{config.model} on {config.data.name}")
     out.print(f"model: {result.model_path}")
+
+
+def _with_recipe(config, name: str, config_path: str | None, overrides: list[str]):
+    """``config`` with the recipe ``name`` (``auto``: chosen from the data) on the keys that
+    neither the config file nor the options and overrides set, and the line that says which
+    (empty for video datasets, which have no recipe)."""
+    from actscope.engine.recipes import apply_recipe, choose_recipe, sample_skeletons
+
+    skeletons, untrimmed = sample_skeletons(config.data)
+    if not skeletons:
+        return config, ""  # video datasets have no recipe
+    chosen = choose_recipe(skeletons, name, untrimmed=untrimmed)
+    given = {item.partition("=")[0].strip() for item in overrides}
+    if config_path:
+        import yaml
+
+        given |= _leaf_keys(yaml.safe_load(Path(config_path).read_text()) or {})
+    return apply_recipe(config, chosen, given), chosen.line()
+
+
+def _leaf_keys(values: dict, prefix: str = "") -> set[str]:
+    """The dotted keys of the leaves of a config file's mapping."""
+    keys = set()
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            keys |= _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            keys.add(f"{prefix}{key}")
+    return keys
 
 
 @app.command("eval")

@@ -26,8 +26,6 @@ dataset names whose test split is evaluated at the end of the run, e.g.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,28 +34,22 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from actscope.datasets.base import DataConfig, DatasetEntry, TrainingData, dataset_root
+from actscope.datasets.skeleton_input import (  # noqa: F401 (re-exported names)
+    SKELETON_OPTIONS,
+    TRAINING_OPTIONS,
+    model_kwargs,
+    skeleton_input,
+)
 from actscope.errors import ConfigError, DatasetError
-from actscope.models.registry import InputSpec, get_entry
+from actscope.models.registry import InputSpec
 from actscope.pose.features import BodyFeatures
-from actscope.pose.layouts import BODY15
 
 logger = logging.getLogger(__name__)
-
-TRAINING_OPTIONS = (
-    "augment",
-    "augment_options",
-    "test_datasets",
-    "shots",
-    "shots_seed",
-    "calibration",
-)
-"""``data.options`` of skeleton datasets besides the fields of
-:class:`~actscope.pose.features.BodyFeatures`."""
-SKELETON_OPTIONS = (*(f.name for f in fields(BodyFeatures)), *TRAINING_OPTIONS)
 
 
 def _skeleton_loaders() -> dict[str, DatasetEntry]:
     from actscope import datasets as d
+    from actscope.datasets import recordings as r
 
     return {
         entry.name: entry
@@ -129,6 +121,24 @@ def _skeleton_loaders() -> dict[str, DatasetEntry]:
                 "every real skeleton set above pooled under one everyday vocabulary "
                 "(everyday.yaml); split1 (default)-split3 follow JHMDB's",
                 options=("sources", "leave_out_classes"),
+            ),
+            DatasetEntry(
+                "utkinect-recordings",
+                "utkinect_dev",
+                r.load_utkinect_recording_set,
+                "UTKinect's whole recordings with their labelled actions and background between "
+                "them, for detection; loso-s<N>",
+                training=partial(r.recordings_training_data, r.load_utkinect_recording_set),
+                evaluation=partial(r.recordings_evaluation_data, r.load_utkinect_recording_set),
+            ),
+            DatasetEntry(
+                "recording-folder",
+                "",
+                r.load_recording_folder,
+                "untrimmed .npz recordings with the segments listed in segments.csv, for "
+                "detection (background learned between the segments)",
+                training=partial(r.recordings_training_data, r.load_recording_folder),
+                evaluation=partial(r.recordings_evaluation_data, r.load_recording_folder),
             ),
             DatasetEntry(
                 "skeleton-folder",
@@ -243,36 +253,11 @@ def training_data(data: DataConfig, model: str) -> TrainingData:
 
 
 def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -> TrainingData:
-    from actscope.datasets.geometric_augment import RandomGeometricTransform
     from actscope.datasets.skeleton_torch import SkeletonTorchDataset
-    from actscope.datasets.view_augment import RandomViewTransform
 
     options = dict(data.options)
-    registered = get_entry(model).input
-    if not isinstance(registered, BodyFeatures):
-        raise ConfigError(f"{model} is an RGB model; {entry.name} holds skeletons")
+    features, train_transform, given = skeleton_input(options, model, extra=entry.options)
     loader_options = {k: v for k, v in options.items() if k in entry.options}
-    given = {k: v for k, v in options.items() if k not in (*TRAINING_OPTIONS, *entry.options)}
-    unknown = set(given) - set(SKELETON_OPTIONS)
-    if unknown:
-        known = (*SKELETON_OPTIONS, *entry.options)
-        raise ConfigError(
-            f"unknown data option(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
-        )
-    # the model's registered frames, and the features' own defaults for the rest
-    features = BodyFeatures.from_dict({"frames": registered.frames, **given})
-    augment = options.get("augment", "view")
-    if augment == "view":
-        if features.normalize != "limb":
-            raise ConfigError("augment=view makes limb-normalised body15 features; use geometric")
-        train_transform = RandomViewTransform(features, **_augment_options(options, augment))
-    elif augment == "geometric":
-        train_transform = RandomGeometricTransform(features, **_augment_options(options, augment))
-    elif augment == "none":
-        train_transform = features
-    else:
-        raise ConfigError(f"data option augment={augment!r}; use view, geometric or none")
-
     items = _with_motion(entry.load(dataset_root(entry, data.root), **loader_options))
     train_items, test_items = split(items, data.protocol)
     if options.get("shots"):
@@ -306,12 +291,7 @@ def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -
         test=SkeletonTorchDataset(test_items, features, cache=True) if len(test_items) else None,
         class_names=list(items.class_names),
         input_spec=features,
-        model_kwargs={
-            "in_channels": features.channels,
-            "score_channel": features.dims,
-            # body15 is the models' default graph; another layout is named
-            **({"graph": features.layout} if features.layout != BODY15.name else {}),
-        },
+        model_kwargs=model_kwargs(features),
         extra_tests=extra,
         calibration=SkeletonTorchDataset(calibration, features, cache=True)
         if calibration is not None
@@ -362,26 +342,10 @@ def _with_motion(items: Any) -> Any:
     return items.subset(i for i in range(len(items)) if i not in left_out) if empty else items
 
 
-def _augment_options(options: Mapping[str, Any], augment: str) -> dict[str, Any]:
-    from actscope.datasets.geometric_augment import RandomGeometricTransform
-    from actscope.datasets.view_augment import RandomViewTransform
-
-    transform = RandomViewTransform if augment == "view" else RandomGeometricTransform
-    given = dict(options.get("augment_options") or {})
-    known = {f.name for f in fields(transform)} - {"features"}
-    unknown = set(given) - known
-    if unknown:
-        raise ConfigError(
-            f"unknown augment option(s) {', '.join(sorted(unknown))}; known: "
-            f"{', '.join(sorted(known))}"
-        )
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
-
-
 def _typical_seconds(items: Any) -> float:
     """Median duration of the training sequences (s), rounded to 0.1 s: the window a
     detector slides over long recordings."""
-    seconds = [item.skeleton.num_frames / item.skeleton.fps for item in items]
+    seconds = [item.skeleton.duration for item in items]
     return round(float(np.median(seconds)), 1)
 
 

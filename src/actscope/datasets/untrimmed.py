@@ -87,7 +87,7 @@ def make_untrimmed(
         raise DatasetError("no sequences to build an untrimmed stream from")
     if not 0 <= pause[0] <= pause[1]:
         raise DatasetError(f"pause must be (low, high) seconds with 0 <= low <= high: {pause}")
-    first = items[0].skeleton
+    first = items[0].skeleton.resample()
     home = _home(items)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(items))
@@ -159,7 +159,7 @@ def _home(items: Sequence[SkeletonItem]) -> np.ndarray:
 
 
 def _one_person(item: SkeletonItem, reference: Skeleton) -> Skeleton | None:
-    skeleton = item.skeleton
+    skeleton = item.skeleton.resample()  # evenly spaced frames (a no-op for most data)
     if (skeleton.layout, skeleton.channels, skeleton.fps) != (
         reference.layout,
         reference.channels,

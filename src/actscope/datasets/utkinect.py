@@ -10,29 +10,27 @@ boundaries are missing (NaN: an action not performed) are skipped.
 
 **Time.** Frame ids count a 30 Hz clock, but only about every 4th id was recorded, unevenly
 (gaps of 2-16 ids, and a few holes of 1.7-10 s), and some ids repeat with other joint
-positions (the first is kept, as the MANIFEST says). A
-:class:`~actscope.pose.skeleton.Skeleton` has one frame rate, so each recording is
-resampled onto an even grid of ``fps`` frames per second (default :data:`FPS` = 7.5, one
-frame per 4 ids, the usual spacing): a grid frame
-between two recorded frames at most ``max_gap`` seconds apart (default :data:`MAX_GAP`) is
-interpolated linearly between them (score 1); one inside a longer hole is missing (NaN,
-score 0). Time 0 is the recording's first recorded frame; an id's time is
-``(id - first id) / 30`` s, and segment boundaries keep those exact times (not rounded to
-the grid). :func:`read_utkinect_raw` returns the recorded frames and their ids unchanged,
-for per-frame timestamps.
+positions (the first is kept, as the MANIFEST says). Skeletons keep the recorded frames with
+their times as ``timestamps``: time 0 is the recording's first recorded frame, an id's time
+is ``(id - first id) / 30`` s, and segment boundaries keep those exact times. Their ``fps``
+is the nominal rate (default :data:`FPS` = 7.5, one frame per 4 ids, the usual spacing),
+the one :meth:`~actscope.pose.skeleton.Skeleton.resample` makes by default; model inputs
+and detection resample them by their times. :func:`resample` puts a recording on an even
+grid (linear between recorded frames at most ``max_gap`` seconds apart, default
+:data:`MAX_GAP`; missing, NaN with score 0, inside longer holes).
 
 Two forms:
 
-- :func:`load_utkinect`: the labelled segments as trimmed items (one per action, cut from
-  the resampled recording: the grid frames from its start to its end time, inclusive), for
+- :func:`load_utkinect`: the labelled segments as trimmed items (one per action, the
+  recorded frames from its start to its end id, inclusive, with their timestamps), for
   classification. Items are named ``joints_sXX_eYY.txt#START-END`` (frame ids). Protocols:
   leave one subject out, ``loso-s1``, ``loso-s3``, ... (one per subject present, named after
   the subject tested on; default the first), or ``subjects=...``; report the mean over the
   subjects.
-- :func:`load_utkinect_recordings`: the whole recordings with their true segments
-  (:class:`~actscope.datasets.untrimmed.TrueSegment`, seconds), for temporal detection;
-  the stretches between labelled actions (turning, walking between places, pauses) are
-  background.
+- :func:`load_utkinect_recordings`: the whole recordings (timestamped) with their true
+  segments (:class:`~actscope.datasets.untrimmed.TrueSegment`, seconds), for temporal
+  detection; the stretches between labelled actions (turning, walking between places,
+  pauses) are background.
 
 Xia, Chen, Aggarwal, "View invariant human action recognition using histograms of 3D
 joints", CVPR Workshops 2012.
@@ -41,7 +39,6 @@ joints", CVPR Workshops 2012.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -85,7 +82,8 @@ LABEL_NAMES = (
 CLOCK = 30.0
 """Frame ids per second."""
 FPS = 7.5
-"""Default rate of the even time grid recordings are resampled to."""
+"""Nominal frame rate of the recordings (one frame per 4 ids, the usual spacing): the rate
+of the even grid they are resampled to by default."""
 MAX_GAP = 0.6
 """Seconds: grid frames inside a longer hole between recorded frames are missing. The
 longest regular gap in the data is 16 ids (0.53 s); the holes are 52 ids (1.7 s) or more."""
@@ -123,7 +121,7 @@ class LabelledSegment:
 
 @dataclass
 class UTKinectRecording(UntrimmedStream):
-    """A whole recording, resampled (``skeleton`` ``(1, T, 20, 3)``), with its labelled
+    """A whole recording (``skeleton`` ``(1, N, 20, 3)``, timestamped), with its labelled
     ``segments`` in seconds since its first recorded frame, the ids of the frames recorded
     (:class:`RawRecording`) and ``time_offset``, the first id's time on the 30 Hz clock
     (seconds; add it to get the MANIFEST's ``id / 30``)."""
@@ -164,37 +162,36 @@ def read_utkinect_raw(path: str | os.PathLike) -> RawRecording:
     return RawRecording(Path(name), frame_ids[first], coords[first])
 
 
+def raw_skeleton(raw: RawRecording, fps: float = FPS) -> Skeleton:
+    """``raw`` as a ``kinect_v1_20`` world skeleton ``(1, N, 20, 3)`` of its recorded frames,
+    with their ``timestamps`` (s since the first) and nominal rate ``fps``."""
+    if not fps > 0:
+        raise DatasetError(f"fps must be positive, got {fps}")
+    scores = np.ones(raw.coords.shape[:2], np.float32)
+    return Skeleton(
+        raw.coords[None],
+        scores[None],
+        KINECT_V1_20.name,
+        fps,
+        "world",
+        str(raw.path),
+        timestamps=raw.times,
+    )
+
+
 def resample(
     raw: RawRecording, fps: float = FPS, max_gap: float = MAX_GAP
 ) -> tuple[np.ndarray, np.ndarray]:
     """``raw`` on an even grid of ``fps`` frames per second from its first frame: coords
     ``(T, 20, 3)`` (NaN inside holes longer than ``max_gap`` seconds) and scores ``(T, 20)``."""
-    if not fps > 0:
-        raise DatasetError(f"fps must be positive, got {fps}")
-    times = raw.times
-    grid = np.arange(math.floor(times[-1] * fps + 1e-9) + 1) / fps
-    after = np.clip(np.searchsorted(times, grid - 1e-9), 0, len(times) - 1)  # first >= t
-    before = np.maximum(after - 1, 0)
-    exact = np.abs(times[after] - grid) < 1e-9
-    before = np.where(exact, after, before)
-    span = times[after] - times[before]
-    weight = np.where(span > 0, (grid - times[before]) / np.where(span > 0, span, 1.0), 0.0)
-    coords = (
-        raw.coords[before] * (1 - weight)[:, None, None] + raw.coords[after] * weight[:, None, None]
-    )
-    hole = ~exact & (span > max_gap)
-    coords[hole] = np.nan
-    scores = np.where(hole[:, None], 0.0, 1.0).repeat(_JOINTS, axis=1)
-    return coords.astype(np.float32), scores.astype(np.float32)
+    even = raw_skeleton(raw, fps).resample(max_gap=max_gap)
+    return even.coords[0], even.scores[0]
 
 
-def read_utkinect_recording(
-    path: str | os.PathLike, fps: float = FPS, max_gap: float = MAX_GAP
-) -> Skeleton:
-    """One recording, resampled, as a ``kinect_v1_20`` world skeleton ``(1, T, 20, 3)``."""
-    raw = read_utkinect_raw(path)
-    coords, scores = resample(raw, fps, max_gap)
-    return Skeleton(coords[None], scores[None], KINECT_V1_20.name, fps, "world", str(raw.path))
+def read_utkinect_recording(path: str | os.PathLike, fps: float = FPS) -> Skeleton:
+    """One recording as a ``kinect_v1_20`` world skeleton ``(1, N, 20, 3)``: its recorded
+    frames with their timestamps (nominal rate ``fps``; ``.resample()`` for an even grid)."""
+    return raw_skeleton(read_utkinect_raw(path), fps)
 
 
 def read_labels(root: str | os.PathLike) -> list[LabelledSegment]:
@@ -237,17 +234,11 @@ def read_labels(root: str | os.PathLike) -> list[LabelledSegment]:
     return segments
 
 
-def _segment_frames(start: float, end: float, fps: float) -> tuple[int, int]:
-    """``[first, stop)`` grid frames whose time lies in ``[start, end]`` seconds."""
-    first = max(0, math.ceil(start * fps - 1e-9))
-    return first, max(first, math.floor(end * fps + 1e-9) + 1)
-
-
-def load_utkinect(
-    root: str | os.PathLike, *, fps: float = FPS, max_gap: float = MAX_GAP
-) -> SkeletonDataset:
+def load_utkinect(root: str | os.PathLike, *, fps: float = FPS) -> SkeletonDataset:
     """The labelled actions of the UTKinect recordings in ``root`` as trimmed
-    ``kinect_v1_20`` world skeletons ``(1, T, 20, 3)`` at ``fps``; protocols ``loso-sN``."""
+    ``kinect_v1_20`` world skeletons ``(1, N, 20, 3)``: the recorded frames from the start
+    id to the end id, inclusive, with their timestamps (nominal rate ``fps``); protocols
+    ``loso-sN``."""
     folder = check_folder(root, "UTKinect")
     segments = read_labels(folder)
     subjects = sorted({s.subject for s in segments})
@@ -271,12 +262,11 @@ def load_utkinect(
         name, start, end = match.group(1), int(match.group(2)), int(match.group(3))
         if name not in recordings:
             raw = read_utkinect_raw(name)
-            coords, scores = resample(raw, fps, max_gap)
-            whole = Skeleton(coords[None], scores[None], KINECT_V1_20.name, fps, "world", name)
-            recordings[name] = (whole, int(raw.frame_ids[0]))
+            recordings[name] = (raw_skeleton(raw, fps), int(raw.frame_ids[0]))
         whole, first_id = recordings[name]
-        frames = _segment_frames((start - first_id) / CLOCK, (end - first_id) / CLOCK, fps)
-        return whole.frames(*frames).replace(source=os.fspath(item))
+        # ids start..end inclusive: up to half an id past the end
+        part = whole.slice_time((start - first_id) / CLOCK, (end + 0.5 - first_id) / CLOCK)
+        return part.replace(source=os.fspath(item))
 
     return SkeletonDataset(
         "utkinect",
@@ -289,10 +279,11 @@ def load_utkinect(
 
 
 def load_utkinect_recordings(
-    root: str | os.PathLike, *, fps: float = FPS, max_gap: float = MAX_GAP
+    root: str | os.PathLike, *, fps: float = FPS
 ) -> list[UTKinectRecording]:
-    """Every recording named in ``root/labels.tsv``, whole and resampled to ``fps``, with
-    its labelled segments in time order (seconds since its first recorded frame)."""
+    """Every recording named in ``root/labels.tsv``, whole, as its recorded frames with their
+    timestamps (nominal rate ``fps``), with its labelled segments in time order (seconds
+    since its first recorded frame)."""
     folder = check_folder(root, "UTKinect")
     by_file: dict[str, list[LabelledSegment]] = {}
     for segment in read_labels(folder):
@@ -300,10 +291,7 @@ def load_utkinect_recordings(
     recordings = []
     for joints_file, labelled in by_file.items():
         raw = read_utkinect_raw(folder / joints_file)
-        coords, scores = resample(raw, fps, max_gap)
-        skeleton = Skeleton(
-            coords[None], scores[None], KINECT_V1_20.name, fps, "world", str(raw.path)
-        )
+        skeleton = raw_skeleton(raw, fps)
         first_id = int(raw.frame_ids[0])
         true = []
         for s in sorted(labelled, key=lambda s: (s.start, s.end)):

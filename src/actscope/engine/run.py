@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,15 @@ def calibrate_unknown(model: nn.Module, held_out: Dataset, config: TrainConfig) 
     return calibrate(probabilities)
 
 
-def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
-    """Train ``config.model`` on ``config.data`` and test the final weights."""
+def fit(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_ready: Callable[[], None] | None = None,
+) -> RunResult:
+    """Train ``config.model`` on ``config.data`` and test the final weights; ``on_ready()``
+    is called once the data and the model are built, before training starts."""
     _follow_pretrained(config)
     if not config.model:
         raise ConfigError("no model given; name one with --model (see `actscope models`)")
@@ -108,6 +116,8 @@ def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -
     for key, value in data.model_kwargs.items():
         config.model_kwargs.setdefault(key, value)
     model = build_model(config, len(data.class_names), data.class_names)
+    if on_ready is not None:
+        on_ready()
     # A test set of several views per sample (video clips x crops) is validated on one view
     # per epoch; the final report below averages all of them.
     val_set = data.test

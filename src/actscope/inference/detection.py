@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from actscope.datasets.recordings import BACKGROUND
 from actscope.errors import ConfigError, ModelError
 from actscope.files import write_text
 from actscope.inference.prediction import video_name
@@ -47,6 +48,7 @@ from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRe
 from actscope.inference.scoring import (
     ScoreTrack,
     SkeletonStream,
+    even_frames,
     moving_average,
     presence_warnings,
     score_video_windows,
@@ -72,21 +74,42 @@ Progress = Callable[[float, float | None], None]
 class DetectOptions:
     """How scores become segments (see the module docstring). Times in seconds; motion in
     limb lengths per second; ``window``/``hop`` default to the model's window and a quarter
-    of it (skeleton models) or the model's clip and half of it (RGB models)."""
+    of it (skeleton models) or the model's clip and half of it (RGB models).
+
+    ``None`` leaves a choice to the model (:meth:`for_model`): a model with a background
+    class (trained on untrimmed recordings) says itself where no action is, so by default
+    it gets no motion gate and no rescoring, and a hop of a sixteenth of its window (its
+    windows are labelled at their centre); other models a motion threshold of 0.5 and
+    rescoring."""
 
     window: float | None = None
     hop: float | None = None
     smooth: int = 3
     threshold: float = 0.2
-    motion_threshold: float = 0.5
+    motion_threshold: float | None = None
     motion_smooth: float = 0.5
     min_duration: float = 0.5
     merge_gap: float = 0.4
+    action_threshold: float = 0.5
     nms_iou: float = 0.5
     labels_per_segment: int = 1
-    rescore: bool = True
+    rescore: bool | None = None
     rescore_pad: float = 0.25
     rescore_max: float = 10.0
+
+    def for_model(self, background: bool, window: float | None = None) -> DetectOptions:
+        """These options with the choices left to the model made: for a model with a
+        ``background`` class, ``motion_threshold`` 0, ``rescore`` off and ``hop`` a sixteenth
+        of ``window`` (its window, seconds, when known); otherwise ``motion_threshold`` 0.5
+        and ``rescore`` on."""
+        changes: dict[str, Any] = {}
+        if self.motion_threshold is None:
+            changes["motion_threshold"] = 0.0 if background else MOTION_THRESHOLD
+        if self.rescore is None:
+            changes["rescore"] = not background
+        if background and self.hop is None and (self.window or window):
+            changes["hop"] = (self.window or window) / BACKGROUND_HOPS
+        return replace(self, **changes).validate() if changes else self
 
     def validate(self) -> DetectOptions:
         checks = [
@@ -94,9 +117,14 @@ class DetectOptions:
             (self.hop is None or self.hop > 0, "hop", "must be positive"),
             (self.smooth >= 1, "smooth", "must be at least 1 window"),
             (0 <= self.threshold <= 1, "threshold", "must be in [0, 1]"),
-            (self.motion_threshold >= 0, "motion_threshold", "must be 0 (off) or more"),
+            (
+                self.motion_threshold is None or self.motion_threshold >= 0,
+                "motion_threshold",
+                "must be 0 (off) or more",
+            ),
             (self.min_duration >= 0, "min_duration", "must be 0 or more"),
             (self.merge_gap >= 0, "merge_gap", "must be 0 or more"),
+            (0 <= self.action_threshold <= 1, "action_threshold", "must be in [0, 1]"),
             (0 < self.nms_iou <= 1, "nms_iou", "must be in (0, 1]"),
             (self.labels_per_segment >= 1, "labels_per_segment", "must be at least 1"),
             (self.rescore_pad >= 0, "rescore_pad", "must be 0 or more"),
@@ -155,6 +183,12 @@ class Detection:
         write_text(path, writers[fmt]())
 
 
+MOTION_THRESHOLD = 0.5
+"""Limb lengths per second: the motion gate of models without a background class."""
+BACKGROUND_HOPS = 16
+"""Windows per window length for models with a background class, whose windows are
+labelled at their centre: a sixteenth of a 4 s window is 0.25 s."""
+
 Classifier = Callable[[list[tuple[float, float]]], np.ndarray]
 """``classify(spans)``: class probabilities ``(N, K)`` of the ``(start, end)`` spans (s)."""
 
@@ -170,11 +204,17 @@ def find_segments(
     """Segments of ``scores`` (see the module docstring for the steps). ``classify``, when
     given, scores each found segment (up to ``rescore_max`` seconds long) as one clip, and
     its probabilities replace the windows' for that segment."""
-    options = (options or DetectOptions()).validate()
+    background = background_index(scores.class_names)
+    options = (options or DetectOptions()).validate().for_model(background is not None)
     if not scores.num_windows or not len(scores.times):
         return []
-    frame_probs = scores.frame_scores(options.smooth)
-    active = active_frames(scores, options)
+    if background is None:
+        frame_probs = scores.frame_scores(options.smooth)
+        active = active_frames(scores, options)
+    else:  # windows labelled by their centre, "no action" learned as a class
+        frame_probs = scores.center_scores(options.smooth)
+        active = active_frames(scores, options, 1.0 - frame_probs[:, background])
+        frame_probs[:, background] = 0.0  # a segment's label is one of the actions
     period = _period(scores)
     pieces: list[tuple[float, float, np.ndarray]] = []  # start, end, probabilities
     for first, stop in _runs(active):
@@ -183,12 +223,13 @@ def find_segments(
             end = float(scores.times[first + b - 1]) + period
             pieces.append((start, end, frame_probs[first + a : first + b].mean(axis=0)))
     if classify is not None:
-        pieces = _rescore(pieces, classify, options)
+        pieces = _rescore(pieces, classify, options, background)
     found = []
     for start, end, probs in pieces:
         if end - start < options.min_duration - 1e-9:
             continue
-        for k in np.argsort(-probs, kind="stable")[: options.labels_per_segment]:
+        labels = [k for k in np.argsort(-probs, kind="stable") if k != background]
+        for k in labels[: options.labels_per_segment]:
             if probs[k] >= options.threshold:
                 found.append(Segment(start, end, scores.class_names[k], float(probs[k])))
     if options.labels_per_segment > 1:
@@ -196,9 +237,21 @@ def find_segments(
     return sorted(found, key=lambda s: (s.start, -s.score))
 
 
-def active_frames(scores: ScoreTrack, options: DetectOptions) -> np.ndarray:
-    """``(F,)`` bool: frames that may belong to an action (the actionness gate)."""
+def background_index(class_names: list[str]) -> int | None:
+    """Index of the :data:`~actscope.datasets.recordings.BACKGROUND` class ("no action
+    here", learned from untrimmed recordings), or ``None`` for a model without one."""
+    return class_names.index(BACKGROUND) if BACKGROUND in class_names else None
+
+
+def active_frames(
+    scores: ScoreTrack, options: DetectOptions, actionness: np.ndarray | None = None
+) -> np.ndarray:
+    """``(F,)`` bool: frames that may belong to an action (the actionness gate); with a
+    model's ``actionness`` ``(F,)`` (1 - the background class's probability) also where it
+    reaches ``options.action_threshold``."""
     active = scores.present.copy()
+    if actionness is not None:
+        active &= actionness >= options.action_threshold
     period = _period(scores)
     if scores.motion is not None and options.motion_threshold > 0:
         frames = max(1, round(options.motion_smooth / period))
@@ -222,16 +275,23 @@ def _split_run(probs: np.ndarray, period: float, options: DetectOptions) -> list
 
 
 def _rescore(
-    pieces: list[tuple[float, float, np.ndarray]], classify: Classifier, options: DetectOptions
+    pieces: list[tuple[float, float, np.ndarray]],
+    classify: Classifier,
+    options: DetectOptions,
+    background: int | None = None,
 ) -> list[tuple[float, float, np.ndarray]]:
-    """Replace the probabilities of pieces up to ``rescore_max`` s by ``classify``'s, then
-    join neighbours (closer than ``merge_gap``) that now agree, weighting by duration."""
+    """Replace the probabilities of pieces up to ``rescore_max`` s by ``classify``'s (the
+    ``background`` class's set to 0), then join neighbours (closer than ``merge_gap``) that
+    now agree, weighting by duration."""
     chosen = [i for i, (a, b, _) in enumerate(pieces) if b - a <= options.rescore_max]
     if chosen:
         pad = options.rescore_pad
         spans = [(pieces[i][0] - pad, pieces[i][1] + pad) for i in chosen]
         for i, probs in zip(chosen, classify(spans), strict=True):
-            pieces[i] = (pieces[i][0], pieces[i][1], np.asarray(probs, np.float32))
+            probs = np.array(probs, np.float32)
+            if background is not None:
+                probs[background] = 0.0
+            pieces[i] = (pieces[i][0], pieces[i][1], probs)
     joined: list[tuple[float, float, np.ndarray]] = []
     for start, end, probs in pieces:
         if joined:
@@ -336,6 +396,7 @@ def detect(
     name = video_name(video)
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = model if isinstance(model, Recognizer) else Recognizer.load(model)
+    options = _for_model(options, recognizer)
     started = time.perf_counter()
     skeleton = None
     if isinstance(recognizer, ClipRecognizer):
@@ -348,14 +409,14 @@ def detect(
             on_window=_ticker(progress, _duration_of(name)),
         )
         return _detection(name, recognizer, track, find_segments(track, options), started)
+    offset = 0.0
     if name.endswith(".npz") and os.path.isfile(name):
-        from actscope.pose.estimate import PoseTrack
-
-        poses = PoseTrack.load(name)
-        read = recognizer.track_skeleton(poses, mirrored)
-        stream = _stream_for(recognizer, read, options)
-        stream.add_skeleton(read)
-        skeleton = poses.image if keep_poses else None
+        poses = recognizer.file_skeleton(name, mirrored)
+        if keep_poses:
+            skeleton = poses
+        poses, offset = even_frames(poses)
+        stream = _stream_for(recognizer, poses, options)
+        stream.add_skeleton(poses)
     else:
         duration = _duration_of(name)
         if workers is None and estimator is None and (duration or 0) > LONG_VIDEO_SECONDS:
@@ -376,7 +437,7 @@ def detect(
             mirrored=mirrored,
             on_frame=lambda frame: tick(frame.time),
         )
-    return _finish(name, recognizer, stream, options, started, skeleton)
+    return _finish(name, recognizer, stream, options, started, skeleton, offset)
 
 
 def detect_skeleton(
@@ -386,13 +447,24 @@ def detect_skeleton(
     **overrides: Any,
 ) -> Detection:
     """:func:`detect` on a pose track already in memory (any layout and space the model
-    can read; world skeletons are projected for 2D models as in training)."""
+    can read; world skeletons are projected for 2D models as in training). Frames with
+    timestamps are put on an even grid first (:func:`even_frames`); segment times are on
+    the skeleton's own time line."""
     options = replace(options or DetectOptions(), **overrides).validate()
     recognizer = _skeleton_model(model)
+    options = _for_model(options, recognizer)
     started = time.perf_counter()
-    stream = _stream_for(recognizer, skeleton, options)
-    stream.add_skeleton(skeleton)
-    return _finish(skeleton.source, recognizer, stream, options, started, None)
+    even, offset = even_frames(skeleton)
+    stream = _stream_for(recognizer, even, options)
+    stream.add_skeleton(even)
+    return _finish(skeleton.source, recognizer, stream, options, started, None, offset)
+
+
+def _for_model(options: DetectOptions, recognizer: Recognizer) -> DetectOptions:
+    """``options`` with the choices left to the model made (see
+    :meth:`DetectOptions.for_model`)."""
+    window = recognizer.window_seconds if isinstance(recognizer, SkeletonRecognizer) else None
+    return options.for_model(background_index(recognizer.class_names) is not None, window)
 
 
 def _skeleton_model(model: str | os.PathLike | Recognizer) -> SkeletonRecognizer:
@@ -424,13 +496,13 @@ def _finish(
     options: DetectOptions,
     started: float,
     skeleton: Skeleton | None,
+    offset: float = 0.0,
 ) -> Detection:
-    """Score the stream's tail, find the segments, say what was not seen."""
+    """Score the stream's tail, find the segments, say what was not seen; times are moved
+    ``offset`` seconds later (a stream that starts late on its time line)."""
     track = stream.finish()
     classify = None
-    # the history holds body15 poses: a model of another layout (efficientgcn_b0's ntu25)
-    # cannot score them, and keeps its windows' scores
-    if options.rescore and stream.history is not None and recognizer.input.layout == "body15":
+    if options.rescore and stream.history is not None:
         history, fps = stream.history, stream.fps
 
         def classify(spans: list[tuple[float, float]]) -> np.ndarray:
@@ -438,6 +510,9 @@ def _finish(
             return recognizer.skeleton_scores(clips)
 
     segments = find_segments(track, options, classify)
+    if offset:
+        track = track.shifted(offset)
+        segments = [replace(s, start=s.start + offset, end=s.end + offset) for s in segments]
     found = _detection(name, recognizer, track, segments, started, skeleton)
     found.frames_with_person = int(track.present.sum())
     found.warnings = presence_warnings(track, stream.window / stream.fps)

@@ -26,7 +26,13 @@ import numpy as np
 
 from actscope.errors import ActscopeError, ConfigError, VideoArgumentError, VideoError
 from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRecognizer
-from actscope.inference.scoring import ScoreTrack, presence_warnings, stream_video_poses
+from actscope.inference.scoring import (
+    ScoreTrack,
+    SkeletonStream,
+    even_frames,
+    presence_warnings,
+    stream_video_poses,
+)
 from actscope.pose.estimate import Estimators
 from actscope.pose.skeleton import Skeleton
 
@@ -243,9 +249,22 @@ def _predict_poses(
 ) -> Prediction:
     """A skeleton model's :class:`Prediction`: poses streamed through windows, their mean;
     ``pose_options`` are :func:`stream_video_poses`' ``step``, ``work_size`` and ``workers``.
-    Errors are raised, not recorded."""
+    A ``.npz`` poses file is read instead of estimating poses. Errors are raised, not
+    recorded."""
     from actscope.video import probe
 
+    if video.endswith(".npz") and os.path.isfile(video):
+        skeleton, _ = even_frames(recognizer.file_skeleton(video, mirrored))
+        stream = SkeletonStream(
+            recognizer,
+            skeleton.fps,
+            skeleton.layout,
+            skeleton.space,
+            image_size=skeleton.image_size,
+            keep_history=False,
+        )
+        stream.add_skeleton(skeleton)
+        return _prediction(recognizer, video, top_k, stream, skeleton if keep_poses else None)
     info = probe(video)
     step = pose_options.get("step") or 1
     total = len(range(0, info.frame_count, step)) if info.frame_count else None
@@ -267,6 +286,17 @@ def _predict_poses(
         mirrored=mirrored,
         on_frame=progress,
     )
+    return _prediction(recognizer, video, top_k, stream, skeleton)
+
+
+def _prediction(
+    recognizer: SkeletonRecognizer,
+    video: str,
+    top_k: int,
+    stream: SkeletonStream,
+    skeleton: Skeleton | None,
+) -> Prediction:
+    """The :class:`Prediction` of a stream fed with every frame: the mean of its windows."""
     track = stream.finish()
     frames, person = len(track.times), int(track.present.sum())
     return Prediction(

@@ -170,6 +170,50 @@ class SkeletonRecognizer(Recognizer):
         inputs = [self.input(s) for s in skeletons]
         return self.scores(torch.stack(inputs), batch_size) if inputs else self._empty()
 
+    def check_layout(self, layout: str, source: str = "") -> None:
+        """Raise a one-line :class:`ModelError` if skeletons in ``layout`` cannot feed this
+        model: one trained on a sensor's own joints (``normalize="torso"`` with a layout
+        other than body15) reads only that layout."""
+        wanted = self.input.layout
+        if self.input.normalize == "torso" and wanted != "body15" and layout != wanted:
+            where = f"{source}: " if source else ""
+            raise ModelError(
+                f"{where}{self.source} takes {wanted} skeletons (a sensor's own joints), "
+                f"these are {layout}; use a body15 model for other sources"
+            )
+
+    def file_skeleton(self, path: str | os.PathLike, mirrored: bool = False) -> Skeleton:
+        """The skeleton that a poses file (``.npz`` from ``actscope pose`` or
+        :meth:`Skeleton.save`) holds in the space this model reads: world keypoints for 3D
+        models; for 2D models image keypoints, else world ones (projected, as in training);
+        for camera-space models both, placed as :meth:`track_skeleton` does. A file with
+        only world keypoints (a depth sensor's) is fine for 2D and 3D models. ``mirrored``:
+        the poses are of a mirror image, undone here."""
+        from actscope.pose.skeleton import load_skeletons
+
+        name = os.fspath(path)
+        found = load_skeletons(name)
+        if self.skeleton_space == CAMERA_SPACE:
+            if not {"image", "world"} <= set(found):
+                raise ModelError(
+                    f"{name}: holds only {', '.join(found)} keypoints; {self.source} places "
+                    "poses in the camera's frame from image and world keypoints together "
+                    "(as `actscope pose` writes them)"
+                )
+            return camera_skeleton(found["image"], found["world"], mirrored=mirrored)
+        if self.skeleton_space == "world":
+            if "world" not in found:
+                raise ModelError(
+                    f"{name}: holds no 3D world keypoints (only {', '.join(found)}), and "
+                    f"{self.source} is a 3D skeleton model; use a 2D model"
+                )
+            skeleton = found["world"]
+        else:
+            space = next(s for s in ("image", "world", "normalized") if s in found)
+            skeleton = found[space]
+        self.check_layout(skeleton.layout, name)
+        return mirror_skeleton(skeleton) if mirrored else skeleton
+
     def track_skeleton(self, track: PoseTrack, mirrored: bool = False) -> Skeleton:
         """The skeleton of ``track`` in :attr:`skeleton_space`; ``mirrored``: the video is a
         mirror image (a selfie view), undone here."""

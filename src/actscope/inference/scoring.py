@@ -17,6 +17,7 @@ clips over :func:`actscope.stream_windows`; there is no motion signal for them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections import deque
@@ -31,6 +32,7 @@ from actscope.pose.camera import CAMERA_SPACE, mirror_points, mirror_scores, pla
 from actscope.pose.convert import to_body15
 from actscope.pose.estimate import Estimators, PoseEstimator, PoseFrame, default_estimators
 from actscope.pose.features import fill_missing, limb_scale
+from actscope.pose.layouts import get_layout
 from actscope.pose.skeleton import Skeleton
 from actscope.video import Frame
 
@@ -74,6 +76,14 @@ class ScoreTrack:
         """``(W,)`` middle of each window, seconds."""
         return (self.starts + self.ends) / 2
 
+    def shifted(self, offset: float) -> ScoreTrack:
+        """A copy whose times (windows, frames) are ``offset`` seconds later."""
+        if not offset:
+            return self
+        return dataclasses.replace(
+            self, starts=self.starts + offset, ends=self.ends + offset, times=self.times + offset
+        )
+
     def mean_probs(self) -> np.ndarray:
         """``(K,)`` probabilities averaged over the scored windows (zeros if none)."""
         if not self.num_windows:
@@ -83,6 +93,20 @@ class ScoreTrack:
     def smoothed(self, windows: int) -> np.ndarray:
         """``(W, K)`` probabilities averaged over ``windows`` consecutive windows (centred)."""
         return moving_average(self.probs, windows)
+
+    def center_scores(self, smooth: int = 1) -> np.ndarray:
+        """``(F, K)``: per frame, the (smoothed) probabilities of the windows centred there,
+        interpolated linearly between window centres (held before the first and after the
+        last); zeros if no window was scored. For models trained to label a window's
+        centre (with a background class), where covering windows would blur the edges."""
+        probs = self.smoothed(smooth)
+        out = np.zeros((len(self.times), probs.shape[1] if probs.ndim == 2 else 0), np.float32)
+        if not self.num_windows:
+            return out
+        centers = self.centers
+        for k in range(probs.shape[1]):
+            out[:, k] = np.interp(self.times, centers, probs[:, k])
+        return out
 
     def frame_scores(self, smooth: int = 1) -> np.ndarray:
         """``(F, K)``: per frame, the mean (smoothed) probabilities of the windows covering
@@ -156,25 +180,37 @@ def body_motion(body: np.ndarray, fps: float, scale: float) -> np.ndarray:
 
 
 class FramePoseHistory:
-    """Body15 poses of every frame seen, by frame index, compactly (float16, a few hundred
-    bytes per frame), so that a segment can be scored as one clip once it is found.
+    """Poses of every frame seen, by frame index, compactly (float16, a few hundred bytes
+    per frame), so that a segment can be scored as one clip once it is found: body15 in
+    canonical axes by default, or the frames as given in another ``layout`` (the joints of
+    a model trained on a sensor's own layout) and ``image_size``.
 
     (Live recognition keeps a different history, :class:`actscope.live.TimedPoseHistory`:
     only the last seconds, by stream time, since a live pipeline skips frames.)"""
 
     CHUNK = 4096
 
-    def __init__(self, persons: int, channels: int, fps: float, space: str) -> None:
+    def __init__(
+        self,
+        persons: int,
+        channels: int,
+        fps: float,
+        space: str,
+        layout: str = "body15",
+        image_size: tuple[int, int] | None = None,
+    ) -> None:
         self.persons, self.channels, self.fps, self.space = persons, channels, fps, space
+        self.layout, self.image_size = layout, image_size
+        self.joints = get_layout(layout).num_joints
         self._coords: list[np.ndarray] = []
         self._scores: list[np.ndarray] = []
         self.count = 0
 
     def extend(self, coords: np.ndarray, scores: np.ndarray) -> None:
-        """Append frames: body15 ``coords (M, T, 15, C)`` and ``scores (M, T, 15)``."""
+        """Append frames: ``coords (M, T, V, C)`` and ``scores (M, T, V)`` in :attr:`layout`."""
         for t in range(coords.shape[1]):
             if self.count % self.CHUNK == 0:
-                shape = (self.persons, self.CHUNK, 15)
+                shape = (self.persons, self.CHUNK, self.joints)
                 self._coords.append(np.full((*shape, self.channels), np.nan, np.float16))
                 self._scores.append(np.zeros(shape, np.float16))
             chunk, row = divmod(self.count, self.CHUNK)
@@ -184,8 +220,8 @@ class FramePoseHistory:
             self.count += 1
 
     def skeleton(self, first: int, stop: int) -> Skeleton:
-        """Frames ``[first, stop)`` (clipped to the frames seen) as a body15
-        :class:`Skeleton` in canonical axes."""
+        """Frames ``[first, stop)`` (clipped to the frames seen) as a :class:`Skeleton` in
+        :attr:`layout` (body15: in canonical axes)."""
         first, stop = max(0, first), max(first, min(stop, self.count))
         coords, scores = [], []
         for chunk in range(first // self.CHUNK, -(-stop // self.CHUNK)):
@@ -194,13 +230,16 @@ class FramePoseHistory:
             coords.append(self._coords[chunk][:, low:high])
             scores.append(self._scores[chunk][:, low:high])
         if not coords:
-            return Skeleton.empty("body15", 0, self.fps, self.space, self.channels)
+            return Skeleton.empty(
+                self.layout, 0, self.fps, self.space, self.channels, image_size=self.image_size
+            )
         return Skeleton(
             np.concatenate(coords, axis=1).astype(np.float32),
             np.concatenate(scores, axis=1).astype(np.float32),
-            "body15",
+            self.layout,
             self.fps,
             self.space,
+            image_size=self.image_size,
         )
 
 
@@ -211,8 +250,12 @@ class SkeletonStream:
     (P may be 0). A window of ``window`` seconds is scored every ``hop`` seconds (at most
     one window); the stream's tail is covered by a last window ending at its last frame,
     and a stream shorter than one window is scored as one window. Windows are scored in
-    batches of ``batch``. With ``keep_history`` the body15 poses of every frame are kept
-    (:attr:`history`, for scoring found segments as whole clips).
+    batches of ``batch``. With ``keep_history`` the poses of every frame are kept
+    (:attr:`history`, for scoring found segments as whole clips): body15 in canonical axes,
+    or, for a model that reads another layout (a sensor's own joints), the frames as given.
+    A model trained on a sensor's own joints takes only that layout (a one-line
+    :class:`~actscope.errors.ModelError` otherwise). Frames must be evenly spaced: see
+    :func:`even_frames`.
     """
 
     def __init__(
@@ -228,9 +271,13 @@ class SkeletonStream:
         batch: int = 32,
         keep_history: bool = True,
     ) -> None:
+        if hasattr(recognizer, "check_layout"):  # stand-ins of a model may not have it
+            recognizer.check_layout(layout)
         self.recognizer = recognizer
         self.fps = fps
         self.layout, self.space, self.image_size = layout, space, image_size
+        # the model's own layout, when it is not body15, is kept as given
+        self._raw_history = getattr(recognizer.features, "layout", "body15") != "body15"
         seconds = window or recognizer.window_seconds
         self._half = max(1, round(MOTION_LAG * fps / 2))
         self.window = max(2 * self._half + 2, round(seconds * fps))
@@ -307,15 +354,18 @@ class SkeletonStream:
             coords, scores, self.layout, self.fps, self.space, image_size=self.image_size
         )
         body = to_body15(clip)
-        self._measure(first, body, final)
+        self._measure(first, body, final, clip)
         if score and clip.present().any(axis=0).mean() >= MIN_PRESENT:
             self._pending.append((first, self._count, clip))
             if len(self._pending) >= self.batch:
                 self._flush()
 
-    def _measure(self, first: int, body: Skeleton | None, final: bool) -> None:
+    def _measure(
+        self, first: int, body: Skeleton | None, final: bool, clip: Skeleton | None = None
+    ) -> None:
         """Motion of the frames whose neighbourhood is complete (all, if ``final``), and the
-        poses of the frames not in the history yet."""
+        poses of the frames not in the history yet (``body``, the window in body15, or
+        ``clip``, the window as given, for a model of another layout)."""
         stop = self._count if final else self._count - self._half
         new = stop - self._motion_done
         if new > 0:
@@ -333,7 +383,7 @@ class SkeletonStream:
             self._motion.append(motion)
             self._motion_done = stop
         if self._keep_history:
-            self._remember(first, body)
+            self._remember(first, clip if self._raw_history else body)
 
     def _remember(self, first: int, body: Skeleton | None) -> None:
         persons = self._persons
@@ -341,11 +391,14 @@ class SkeletonStream:
             channels = 3 if self.space in ("world", CAMERA_SPACE) else 2
             if body is not None:
                 channels = body.channels
-            self.history = FramePoseHistory(persons, channels, self.fps, self.space)
+            layout = self.layout if self._raw_history else "body15"
+            size = self.image_size if self._raw_history else None
+            self.history = FramePoseHistory(persons, channels, self.fps, self.space, layout, size)
         start = self.history.count - first
         if body is None:
             new = self._count - self.history.count
-            empty = np.full((persons, new, 15, self.history.channels), np.nan, np.float32)
+            shape = (persons, new, self.history.joints, self.history.channels)
+            empty = np.full(shape, np.nan, np.float32)
             self.history.extend(empty, np.zeros(empty.shape[:3], np.float32))
         else:
             self.history.extend(body.coords[:, start:], body.scores[:, start:])
@@ -359,6 +412,22 @@ class SkeletonStream:
             self._ends.append(stop / self.fps)
             self._probs.append(p[None])
         self._pending.clear()
+
+
+HOLE_SECONDS = 1.0
+"""A gap longer than this between two recorded frames is a hole (nobody tracked), not
+frames to interpolate over, when uneven frames are put on an even grid."""
+
+
+def even_frames(skeleton: Skeleton) -> tuple[Skeleton, float]:
+    """``skeleton`` with evenly spaced frames, as :class:`SkeletonStream` takes them, and the
+    time (s) of its first frame on the original time line: frames recorded unevenly (with
+    ``timestamps``) are resampled to their nominal ``fps`` from the first one, missing
+    inside holes of more than :data:`HOLE_SECONDS`; even ones come back as they are, at 0."""
+    if skeleton.even:
+        return skeleton, 0.0
+    start = float(skeleton.timestamps[0]) if skeleton.num_frames else 0.0
+    return skeleton.resample(max_gap=HOLE_SECONDS), start
 
 
 def stream_video_poses(

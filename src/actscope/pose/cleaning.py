@@ -13,9 +13,7 @@ def drop_empty_frames(skeleton: Skeleton) -> tuple[Skeleton, int]:
     empty = np.nan_to_num(skeleton.coords).any(axis=(0, 2, 3)) == 0
     if not empty.any():
         return skeleton, 0
-    keep = ~empty
-    kept = skeleton.replace(coords=skeleton.coords[:, keep], scores=skeleton.scores[:, keep])
-    return kept, int(empty.sum())
+    return skeleton.take(~empty), int(empty.sum())
 
 
 def repair_jumps(skeleton: Skeleton, max_jump: float, max_frames: int = 10) -> tuple[Skeleton, int]:

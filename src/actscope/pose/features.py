@@ -150,6 +150,8 @@ class BodyFeatures:
         return get_layout(self.layout).num_joints
 
     def __call__(self, skeleton: Skeleton) -> torch.Tensor:
+        if not skeleton.even:  # frames recorded unevenly: onto an even grid by their times
+            skeleton = skeleton.resample(self.fps or None)
         if self.normalize == "camera":
             from actscope.pose.ntu_input import ntu_input
 
