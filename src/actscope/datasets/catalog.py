@@ -332,6 +332,19 @@ def held_out(items: Any, fraction: float) -> tuple[Any, Any]:
     return items.subset(rest), items.subset(sorted(chosen))
 
 
+def per_source_tests(name: str, protocol: str = "", root: str = "") -> dict[str, Any]:
+    """The test items of the skeleton dataset ``name`` under ``protocol`` (its default when
+    empty), as training tests them: ``{name: items}``, and for a pooled dataset one entry
+    per source as well."""
+    entry = get_dataset(name)
+    _, test = split(_with_motion(entry.load(dataset_root(entry, root))), protocol)
+    sources = sorted({r.source for r in test.records if r.source})
+    return {
+        name: test,
+        **{s: test.where(lambda r, s=s: r.source == s) for s in sources},
+    }
+
+
 def _with_motion(items: Any) -> Any:
     """``items`` without sequences of fewer than 2 frames (e.g. MSR Action3D's
     ``a13_s09_e02``, all zeros, i.e. no tracked frame), each named in a log line."""

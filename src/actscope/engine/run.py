@@ -72,7 +72,7 @@ class RunResult:
 
 def _follow_pretrained(config: TrainConfig) -> None:
     """Fine-tuning an actscope checkpoint (``pretrained``: ``"default"`` or a ``model.pt``):
-    its model, unless one is named, and its input spec for the data options not given, so
+    its model and the model's keyword arguments, unless they are given, and its input spec for the data options not given, so
     the new clips are read as the checkpoint was trained to read them."""
     if not config.pretrained:
         return
@@ -82,6 +82,9 @@ def _follow_pretrained(config: TrainConfig) -> None:
     except ModelError:  # upstream weights: nothing to follow
         return
     config.model = config.model or checkpoint["model"]["name"]
+    if config.model == checkpoint["model"]["name"]:  # its architecture too, unless given
+        for key, value in checkpoint["model"]["kwargs"].items():
+            config.model_kwargs.setdefault(key, value)
     spec = input_from_dict(checkpoint["input"])
     fields = spec.to_dict()
     keep = ("frames", "stride", "size", "resize") if isinstance(spec, ClipSpec) else fields
