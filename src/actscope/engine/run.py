@@ -72,8 +72,9 @@ class RunResult:
 
 def _follow_pretrained(config: TrainConfig) -> None:
     """Fine-tuning an actscope checkpoint (``pretrained``: ``"default"`` or a ``model.pt``):
-    its model and the model's keyword arguments, unless they are given, and its input spec for the data options not given, so
-    the new clips are read as the checkpoint was trained to read them."""
+    its model and the model's keyword arguments, unless they are given, and its input spec
+    for the data options not given, so the new clips are read as the checkpoint was trained
+    to read them."""
     if not config.pretrained:
         return
     path = default_checkpoint() if config.pretrained == DEFAULT else Path(config.pretrained)
