@@ -188,3 +188,27 @@ def test_a_new_classifier_replaces_every_branch_head_of_a_multi_stream_model():
         assert model.get_submodule(name).out_features == 3
         assert model.get_submodule(name).weight.shape[1] == before[name].shape[1]
     assert all(torch.equal(model.state_dict()[k], v) for k, v in body.items())
+
+
+def test_the_command_fine_tunes_the_shipped_model_without_a_recipe_in_the_way(tmp_path):
+    """`actscope train --pretrained default` keeps the shipped model's architecture and input
+    (a recipe chosen from the data would name another model)."""
+    import subprocess
+    import sys
+
+    from actscope.checkpoint import default_checkpoint, load_checkpoint
+
+    root = waving_folder(tmp_path / "clips")
+    out = tmp_path / "run"
+    args = ["train", "--pretrained", "default", "--dataset", "skeleton-folder", "--root"]
+    result = subprocess.run(
+        [sys.executable, "-m", "actscope", *args, str(root), "--protocol", "subjects=1,2"]
+        + ["--epochs", "1", "--out", str(out), "batch_size=2", "progress=false"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "recipe:" not in result.stderr
+    tuned = load_checkpoint(out / "model.pt")
+    assert tuned["model"] == load_checkpoint(default_checkpoint())["model"]

@@ -89,7 +89,9 @@ def train(
     flags = [f"{key}={value}" for key, value in given.items() if value is not None]
     config = apply_overrides(config, [*flags, *overrides])
     chosen = ""
-    if config.data.name and recipe != "none" and not (config_path and recipe == "auto"):
+    # a config file, or a checkpoint to fine-tune (its model and input), already says how
+    decided = (config_path or config.pretrained) and recipe == "auto"
+    if config.data.name and recipe != "none" and not decided:
         config, chosen = _with_recipe(config, recipe, config_path, [*flags, *overrides])
     if out_dir is not None:
         config.out_dir = out_dir
