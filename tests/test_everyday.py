@@ -200,10 +200,10 @@ def test_the_command_fine_tunes_the_shipped_model_without_a_recipe_in_the_way(tm
 
     root = waving_folder(tmp_path / "clips")
     out = tmp_path / "run"
-    args = ["train", "--pretrained", "default", "--dataset", "skeleton-folder", "--root"]
+    args = ["train", "--pretrained", "default", "--dataset", "skeleton-folder", "--root", root]
+    args += ["--protocol", "subjects=1,2", "--epochs", "1", "--out", out, "batch_size=2"]
     result = subprocess.run(
-        [sys.executable, "-m", "actscope", *args, str(root), "--protocol", "subjects=1,2"]
-        + ["--epochs", "1", "--out", str(out), "batch_size=2", "progress=false"],
+        [sys.executable, "-m", "actscope", *map(str, args), "progress=false"],
         capture_output=True,
         text=True,
         timeout=600,
