@@ -70,7 +70,7 @@ def train(
     """
     from actscope.datasets.catalog import dataset_names, get_dataset
     from actscope.engine.config import TrainConfig, apply_overrides, load_config
-    from actscope.engine.run import fit
+    from actscope.engine.run import fit, follow_pretrained
 
     if list_datasets:
         for name in dataset_names():
@@ -93,6 +93,7 @@ def train(
     decided = (config_path or config.pretrained) and recipe == "auto"
     if config.data.name and recipe != "none" and not decided:
         config, chosen = _with_recipe(config, recipe, config_path, [*flags, *overrides])
+    follow_pretrained(config)  # the model to fine-tune names the run folder
     if out_dir is not None:
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:

@@ -70,7 +70,7 @@ class RunResult:
         }
 
 
-def _follow_pretrained(config: TrainConfig) -> None:
+def follow_pretrained(config: TrainConfig) -> None:
     """Fine-tuning an actscope checkpoint (``pretrained``: ``"default"`` or a ``model.pt``):
     its model and the model's keyword arguments, unless they are given, and its input spec
     for the data options not given, so the new clips are read as the checkpoint was trained
@@ -111,7 +111,7 @@ def fit(
 ) -> RunResult:
     """Train ``config.model`` on ``config.data`` and test the final weights; ``on_ready()``
     is called once the data and the model are built, before training starts."""
-    _follow_pretrained(config)
+    follow_pretrained(config)
     if not config.model:
         raise ConfigError("no model given; name one with --model (see `actscope models`)")
     if not config.data.name:
