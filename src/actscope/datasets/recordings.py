@@ -29,7 +29,6 @@ optionally ``subject``)::
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ import torch
 from torch.utils.data import Dataset
 
 from actscope.datasets.base import DataConfig, TrainingData
-from actscope.datasets.skeleton_base import check_folder
+from actscope.datasets.skeleton_base import check_folder, read_csv_rows
 from actscope.datasets.skeleton_input import model_kwargs, skeleton_input
 from actscope.datasets.untrimmed import TrueSegment
 from actscope.errors import ConfigError, DatasetError
@@ -393,15 +392,7 @@ def load_recording_folder(
 
 def _segment_rows(path: Path) -> list[tuple[str, str, float, float, int]]:
     """``(file, label, start, end, subject)`` rows of a segments CSV."""
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise DatasetError(
-            f"{path}: no segments file; write one with columns file,label,start,end[,subject]"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc})") from None
+    rows = read_csv_rows(path, "segments", "file,label,start,end[,subject]")
     header = [h.strip().lower() for h in rows[0]] if rows else []
     missing = [c for c in ("file", "label", "start", "end") if c not in header]
     if missing:

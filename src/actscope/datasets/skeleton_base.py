@@ -15,6 +15,7 @@ one a dataset is evaluated with when none is named.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -248,6 +249,18 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         raise DatasetError(f"{name}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{name}: cannot be read as text ({exc})") from None
+
+
+def read_csv_rows(path: str | os.PathLike, what: str, columns: str) -> list[list[str]]:
+    """The rows of a CSV file that lists a dataset's ``what`` (e.g. ``"labels"``); a missing
+    file is a :class:`DatasetError` saying to write one with ``columns``."""
+    try:
+        with open(path, newline="") as handle:
+            return list(csv.reader(handle))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no {what} file; write one with columns {columns}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc})") from None
 
 
 def read_number_rows(path: str | os.PathLike, values: int, layout: str) -> np.ndarray:

@@ -15,12 +15,16 @@ Class indices follow ``classes`` when given, else the sorted class names.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from actscope.datasets.skeleton_base import ItemRecord, SkeletonDataset, check_folder
+from actscope.datasets.skeleton_base import (
+    ItemRecord,
+    SkeletonDataset,
+    check_folder,
+    read_csv_rows,
+)
 from actscope.errors import DatasetError
 from actscope.pose.skeleton import Skeleton
 
@@ -32,15 +36,7 @@ def read_labels(
     csv_path: Path, classes: Sequence[str] | None = None
 ) -> tuple[list[tuple[Path, str, int, int]], list[str]]:
     """Rows ``(file, label, subject, trial)`` of a labels CSV, and the class names."""
-    try:
-        with open(csv_path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise DatasetError(
-            f"{csv_path}: no labels file; write one with columns file,label[,subject,trial]"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{csv_path}: cannot be read ({exc})") from exc
+    rows = read_csv_rows(csv_path, "labels", "file,label[,subject,trial]")
     if not rows:
         raise DatasetError(f"{csv_path}: empty; give a header file,label[,subject,trial]")
     header = [h.strip().lower() for h in rows[0]]
