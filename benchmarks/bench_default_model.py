@@ -1,6 +1,7 @@
 """The shipped default model: accuracy of the weights in the package, and CPU speed.
 
-    .venv/bin/python benchmarks/bench_default_model.py [--protocol split1] [--threads 1]
+    .venv/bin/python benchmarks/bench_default_model.py [--protocol split1] [--threads 1] \
+        [--pushup-poses DIR]
 
 Accuracy: the package's ``default_skeleton.pt`` (the everyday model, trained on the
 ``everyday`` pool's ``split1`` training items) on each source's own test items under the same
@@ -10,6 +11,9 @@ and MSR Action3D as 2D projections of their Kinect skeletons, UTKinect's held-ou
 UTD-MHAD's OpenPose keypoints of its test subjects' RGB videos (the transfer figure); also
 UTD-MHAD's test skeletons with the legs (knees, ankles) removed, as a webcam at a desk sees a
 person. Then how often the shipped unknown-action rule lets a known test clip through.
+With ``--pushup-poses``: the 261 real push-up videos of ``pushup_form`` (RGB, people at home
+and in gyms) as MediaPipe poses files, cached once by ``actscope pose --dataset
+../shared/data/pushup_form/videos -o DIR``: how many ``predict`` names "push-up".
 Speed: one window from raw keypoints to class probabilities (features + model, batch 1;
 median of 200 runs) and windows per second at batch 64.
 """
@@ -23,6 +27,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,6 +57,19 @@ def without_legs(items) -> list:
     return out
 
 
+def push_ups(recognizer: actscope.Recognizer, files: list[Path]) -> None:
+    """How ``predict`` answers on real push-up videos' poses files."""
+    results = actscope.predict(files, model=recognizer)
+    seen = [r for r in results if r.top]
+    named = sum(r.label == "push-up" for r in seen)
+    first = sum(r.top[0][0] == "push-up" for r in seen)
+    unknown = sum(bool(r.unknown) for r in seen)
+    print(
+        f"push-up videos (MediaPipe poses): {len(files)} files, {len(seen)} with a person; "
+        f"named push-up {named}, push-up first (unknown or not) {first}, unknown {unknown}"
+    )
+
+
 def timings(run: Callable[[], object], repeats: int) -> list[float]:
     """Wall seconds of ``repeats`` calls of ``run``."""
     out = []
@@ -66,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", default="split1")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pushup-poses", type=Path, help="cached MediaPipe poses (.npz)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     recognizer = actscope.load_model("default")
@@ -89,6 +108,9 @@ def main() -> None:
     scores, labels = scores_of(recognizer, without_legs(tests["utd-mhad"]))
     top1 = float((scores.argmax(1) == labels).mean())
     print(f"{'utd-mhad without legs':<28} {len(labels):>6} {top1:>7.4f}")
+
+    if args.pushup_poses:
+        push_ups(recognizer, sorted(args.pushup_poses.rglob("*.npz")))
 
     window = tests["utd-mhad"][0].skeleton
     timings(lambda: recognizer.skeleton_scores([window]), 10)  # warm-up

@@ -81,3 +81,14 @@ def test_still_names_actions_with_the_legs_out_of_view(default, tests):
         coords[:, :, legs], scores[:, :, legs] = np.nan, 0.0
         upper_bodies.append(replace(item, skeleton=body.replace(coords=coords, scores=scores)))
     assert top1(default, upper_bodies) >= 0.90
+
+
+def test_names_push_ups_in_real_videos_through_mediapipe(default):
+    """Real RGB videos of an action it knows (push-ups, filmed by people at home and in gyms),
+    poses by actscope's own MediaPipe path: the first two of each folder, by name."""
+    videos = shared_path("pushup_form", "videos")
+    clips = [
+        sorted((videos / kind).glob("*.mp4"))[i] for kind in ("correct", "wrong") for i in (0, 1)
+    ]
+    results = actscope.predict(clips, model=default)
+    assert sum(r.label == "push-up" for r in results) >= 3
