@@ -21,7 +21,9 @@ downscaled to 240 pixels, at 15 fps; see :func:`write_long_video`) through
 peak RSS (``ru_maxrss``), RSS over time and memory growth per pose frame are reported.
 
 Run (each well under 20 min on 2 cores; ``torch.set_num_threads(1)``):
-  .venv/bin/python benchmarks/bench_detect.py streams --dataset utd --model default
+  .venv/bin/python benchmarks/bench_detect.py streams --dataset utd --model utd_default.pt
+(``utd_default.pt``: a model of UTD-MHAD's classes, e.g. the earlier default:
+``git show 11efe61:src/actscope/assets/default_skeleton.pt > utd_default.pt``)
   .venv/bin/python benchmarks/bench_detect.py train --dataset msr --out runs/detect_msr
   .venv/bin/python benchmarks/bench_detect.py streams --dataset msr --model runs/detect_msr/last.pt
   .venv/bin/python benchmarks/bench_detect.py memory --minutes 60
