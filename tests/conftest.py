@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated videos, written once per test session."""
+"""Shared fixtures: small generated videos, written once per test session; one torch thread
+for the modules that ask for it."""
 
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ def videos(tmp_path_factory) -> dict[str, Path]:
             folder / "faststart.mp4", 60, fps=30, container_options={"movflags": "faststart"}
         ),
     }
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    small models gain nothing from a second thread, and on a shared machine two OpenMP threads
+    on a busy core spin and stall."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

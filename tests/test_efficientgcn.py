@@ -38,12 +38,7 @@ CHECKPOINT = ("weights", "efficientgcn_b0_ntu60", "2001_EfficientGCN-B0_ntu-xsub
 FILE_NAME = CHECKPOINT[-1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

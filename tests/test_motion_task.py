@@ -24,14 +24,7 @@ from actscope.models.tsm import TSM
 FRAMES, SIZE = 8, 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and on a shared machine the threads'
-    contention made these trainings several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 STEPS = (1, -1, 3, -3)  # eighths of the width per frame

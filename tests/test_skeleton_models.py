@@ -32,13 +32,7 @@ NARROW = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: the CPU is shared, and two OpenMP threads on a busy core spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- graph -----------------------------------------------------------------------------------

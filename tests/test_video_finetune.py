@@ -39,12 +39,7 @@ SIZE, FRAMES = 40, 12  # pixels, frames per generated video
 SPEC = ClipSpec(frames=4, stride=2, size=32, resize=32, mean=(0.45,) * 3, std=(0.225,) * 3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def square_frames(seed: int) -> np.ndarray:
