@@ -271,10 +271,8 @@ def _skeleton_training_data(entry: DatasetEntry, data: DataConfig, model: str) -
         raise DatasetError(f"{entry.name}: no training items under protocol {data.protocol!r}")
     extra = {
         # a pooled dataset is also tested on each source's own test items
-        source: SkeletonTorchDataset(
-            test_items.where(lambda r, s=source: r.source == s), features, cache=True
-        )
-        for source in sorted({r.source for r in test_items.records if r.source})
+        source: SkeletonTorchDataset(items, features, cache=True)
+        for source, items in by_source(test_items).items()
     }
     for name in options.get("test_datasets") or []:
         other = get_dataset(name)
@@ -338,11 +336,14 @@ def per_source_tests(name: str, protocol: str = "", root: str = "") -> dict[str,
     per source as well."""
     entry = get_dataset(name)
     _, test = split(_with_motion(entry.load(dataset_root(entry, root))), protocol)
-    sources = sorted({r.source for r in test.records if r.source})
-    return {
-        name: test,
-        **{s: test.where(lambda r, s=s: r.source == s) for s in sources},
-    }
+    return {name: test, **by_source(test)}
+
+
+def by_source(items: Any) -> dict[str, Any]:
+    """A pooled dataset's items split by the source dataset they came from, sorted by name
+    (empty for a dataset that is not pooled)."""
+    sources = sorted({r.source for r in items.records if r.source})
+    return {s: items.where(lambda r, s=s: r.source == s) for s in sources}
 
 
 def _with_motion(items: Any) -> Any:

@@ -53,7 +53,10 @@ def canonical_coords(skeleton: Skeleton) -> np.ndarray:
 
 
 def _derive_body15(
-    coords: np.ndarray, scores: np.ndarray, layout: Layout, derived_score: str = "mean"
+    coords: np.ndarray,
+    scores: np.ndarray,
+    layout: Layout,
+    derived_score: Literal["mean", "min"] = "mean",
 ) -> tuple[np.ndarray, np.ndarray]:
     """body15 joints from ``layout``'s: the first alternative with all its joints present.
 
@@ -65,6 +68,7 @@ def _derive_body15(
     people, frames, _, channels = coords.shape
     out = np.full((people, frames, len(BODY15_JOINTS), channels), np.nan, np.float32)
     out_scores = np.zeros((people, frames, len(BODY15_JOINTS)), np.float32)
+    reduce = np.min if derived_score == "min" else np.mean
     for target, name in enumerate(BODY15_JOINTS):
         for alternative in layout.to_body15.get(name, ()):
             index = [layout.index(joint) for joint in alternative]
@@ -74,7 +78,6 @@ def _derive_body15(
                 candidate = coords[:, :, index].mean(axis=2)
             fill = np.isnan(out[:, :, target, 0]) & ~np.isnan(candidate[..., 0])
             out[:, :, target][fill] = candidate[fill]
-            reduce = np.min if derived_score == "min" else np.mean
             out_scores[:, :, target][fill] = reduce(scores[:, :, index], axis=2)[fill]
     return out, out_scores
 
