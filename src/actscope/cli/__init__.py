@@ -21,6 +21,7 @@ from actscope.cli import (  # noqa: F401 - each registers its commands
     models,
     pose,
     recognize,
+    serve,
     train,
     video,
 )
