@@ -4,11 +4,14 @@ a worker killed under its job, and a server killed with ``kill -9`` in the middl
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
 import json
 import os
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -323,3 +326,26 @@ def test_upload_limit_streams_in_chunks(tmp_path):
     with pytest.raises(UploadError) as refused:
         save_stream(io.BytesIO(b"a" * 1001), target, 1000)
     assert refused.value.status == 413 and not target.exists()
+
+
+def test_url_jobs_when_allowed_and_the_job_time_limit(tmp_path):
+    folder = tmp_path / "www"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(PUSHUP.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    clip_url = f"http://127.0.0.1:{web.server_address[1]}/clip.mp4"
+    try:
+        args = ("--allow-url", "--job-timeout", "10")
+        with running_server(tmp_path / "data", *args) as server, server.client() as client:
+            fetched = client.post("/v1/jobs", data={"url": clip_url, "task": "pose"}).json()
+            assert fetched["filename"] == "clip.mp4"
+            assert server.wait_for(fetched["id"])["state"] == "done"
+            missing = client.post("/v1/jobs", data={"url": clip_url + ".gone", "task": "pose"})
+            assert missing.status_code == 422 and "404" in problem_detail(missing)
+            slow = upload(client, LONGER, "pose").json()["id"]
+            failed = server.wait_for(slow)
+            assert failed["state"] == "failed" and "limit of 10 s" in failed["error"]
+    finally:
+        web.shutdown()
