@@ -22,7 +22,7 @@ from actscope.cli.app import app, note
 @click.option(
     "--token",
     envvar="ACTSCOPE_TOKEN",
-    help="Require 'Authorization: Bearer TOKEN' on every endpoint but /healthz "
+    help="Require 'Authorization: Bearer TOKEN' on the API (all but /healthz and the page's files) "
     "[env ACTSCOPE_TOKEN].",
 )
 @click.option("--allow-url", is_flag=True, help="Let clients give a video URL to fetch.")
