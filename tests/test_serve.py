@@ -312,6 +312,8 @@ def test_store_claims_each_job_once_and_requeues_interrupted(tmp_path):
     assert second.claim(2).id == old.id
     assert first.claim(1) is None
     assert first.progress(old.id, 5, 10, "frames") == "running"
+    assert set(first.overdue(-1.0)) == {(urgent.id, 1), (old.id, 2)}
+    assert first.overdue(3600.0) == []
     assert set(second.requeue_interrupted()) == {urgent.id, old.id}
     assert first.counts()["queued"] == 2
     assert first.cancel(old.id) and not first.cancel(old.id)

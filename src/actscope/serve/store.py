@@ -242,6 +242,14 @@ class JobStore:
             )
         return ids
 
+    def overdue(self, seconds: float) -> list[tuple[str, int]]:
+        """``(id, worker)`` of the jobs running for more than ``seconds``."""
+        rows = self._db.execute(
+            "SELECT id, worker FROM jobs WHERE state = 'running' AND started < ?",
+            (time.time() - seconds,),
+        )
+        return [(r["id"], r["worker"]) for r in rows]
+
     def requeue_interrupted(self) -> list[str]:
         """At start-up: jobs left ``running`` by a server that stopped are queued again."""
         with self._transaction() as db:

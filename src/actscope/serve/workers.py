@@ -14,6 +14,7 @@ of the server leaves no worker finishing a job that the restarted server runs ag
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2  # how often an idle worker looks for a queued job
 PROGRESS_SECONDS = 0.5  # how often a running job writes its progress (and reads cancels)
+HUNG_GRACE_SECONDS = 30.0  # past its time limit, a job that has not stopped is killed
 
 
 class JobStopped(Exception):  # noqa: N818 - a signal to stop, not an error
@@ -182,6 +184,7 @@ class WorkerPool:
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.5):
+            self._stop_overdue()
             for index, process in enumerate(self._workers):
                 if process.is_alive():
                     continue
@@ -198,6 +201,18 @@ class WorkerPool:
                     logger.error("job %s failed: its worker stopped (%s)", job_id, how)
                 if not self._stop.is_set():
                     self._workers[index] = self._spawn()
+
+    def _stop_overdue(self) -> None:
+        """A job stuck where it reports no progress (so it cannot stop itself) is failed
+        and its worker killed, a grace period after its time limit."""
+        for job_id, worker in self.store.overdue(self.job_timeout + HUNG_GRACE_SECONDS):
+            message = (
+                f"the job took longer than the server's limit of {self.job_timeout:g} s "
+                "and did not stop; its worker was restarted"
+            )
+            if self.store.finish(job_id, "failed", error=message) and worker:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
 
     def pids(self) -> list[int]:
         return [p.pid for p in self._workers if p.pid is not None]
