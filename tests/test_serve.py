@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -155,6 +156,20 @@ def test_delete_cancels_a_running_job_and_removes_a_finished_one(server):
         assert client.delete(f"/v1/jobs/{finished}").status_code == 204
         assert client.get(f"/v1/jobs/{finished}").status_code == 404
         assert not (server.data_dir / "jobs" / finished).exists()
+
+
+def test_concurrent_uploads_are_all_taken(server):
+    """Twelve uploads at once (each probed by FFmpeg in the server) all get their job id: no
+    deadlock between decoding threads (PyAV's log callback; see serve/uploads.py)."""
+
+    def send(index: int) -> int:
+        with server.client() as client:
+            response = upload(client, PUSHUP, "pose", name=f"c{index}.mp4", overlay=False)
+            client.delete(f"/v1/jobs/{response.json()['id']}")  # keep the queue short
+            return response.status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(send, range(12))) == [202] * 12
 
 
 def test_refusals_are_problems_with_a_reason(server, tmp_path):

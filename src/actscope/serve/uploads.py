@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -67,13 +68,21 @@ def fetch_url(url: str, target: Path, limit: int, timeout: float = 30.0) -> int:
         raise UploadError(422, f"fetching {url[:200]} failed: {reason}") from None
 
 
+_PROBE_LOCK = threading.Lock()
+
+
 def check_video(path: Path) -> None:
-    """:class:`UploadError` 415 unless FFmpeg finds a decodable video stream in ``path``."""
+    """:class:`UploadError` 415 unless FFmpeg finds a decodable video stream in ``path``.
+
+    One probe at a time in the server process: PyAV's FFmpeg log callback can deadlock
+    threads that decode at once (PyAV issue #751), and a probe decodes one frame, so
+    serialising costs little."""
     from actscope.errors import VideoError
     from actscope.video import probe
 
     try:
-        info = probe(path)
+        with _PROBE_LOCK:
+            info = probe(path)
     except VideoError as error:
         reason = str(error).replace(str(path), "the upload")
         raise UploadError(415, f"not a video actscope can read: {reason}") from None

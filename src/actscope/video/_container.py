@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,19 +82,26 @@ def _check_local_file(path: str) -> None:
         raise NotAVideoError(f"{path}: the file is empty (0 bytes); re-copy or re-export it")
 
 
+_LOG_LEVEL_LOCK = threading.Lock()
+
+
 @contextmanager
 def _ffmpeg_errors_in_exceptions() -> Iterator[None]:
     """While opening, let FFmpeg's error log reach PyAV, which then appends the last error
     line to the exception it raises (PyAV keeps FFmpeg's log off by default)."""
     import av.logging
 
-    level = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    try:
-        with av.logging.Capture(local=False):  # collected here instead of printed
-            yield
-    finally:
-        av.logging.set_level(level)
+    # The level is process-wide: two threads opening at once would each restore the other's
+    # ERROR and leave FFmpeg's log on for good (and PyAV's log callback can deadlock threads
+    # that decode meanwhile), so opening takes a lock.
+    with _LOG_LEVEL_LOCK:
+        level = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            with av.logging.Capture(local=False):  # collected here instead of printed
+                yield
+        finally:
+            av.logging.set_level(level)
 
 
 @contextmanager
