@@ -95,6 +95,7 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     label_smoothing: float = 0.0
+    logit_adjustment: float = 0.0
     grad_clip: float = 0.0
     seed: int = 0
     amp: bool = False
@@ -124,6 +125,7 @@ class TrainConfig:
             (self.optimizer.lr > 0, "optimizer.lr", "must be positive"),
             (self.optimizer.weight_decay >= 0, "optimizer.weight_decay", "must be 0 or more"),
             (0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)"),
+            (self.logit_adjustment >= 0, "logit_adjustment", "must be 0 (off) or more"),
             (self.grad_clip >= 0, "grad_clip", "must be 0 (off) or more"),
             (self.workers >= 0, "workers", "must be 0 or more"),
             (self.threads is None or self.threads >= 1, "threads", "must be null or at least 1"),

@@ -189,7 +189,12 @@ class Trainer:
         self.optimizer = build_optimizer(config, model)
         self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
         self.scaler = make_scaler(self.device, config.amp)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.CrossEntropyLoss(
+            label_smoothing=config.label_smoothing
+        )
+        if config.logit_adjustment:
+            prior = class_prior(train_set, len(self.class_names))
+            self.loss_fn = LogitAdjustedLoss(self.loss_fn, prior, config.logit_adjustment)
 
         # Progress of the run; all of it goes into last.pt.
         self.epoch = 0  # index of the epoch in progress
@@ -616,6 +621,40 @@ def _interrupt_flag(trainer: Trainer) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+class LogitAdjustedLoss(nn.Module):
+    """``loss_fn(logits + tau * log(prior), targets)``: trained so, the model's own logits
+    score classes as if every class were equally common (logit adjustment, Menon et al.,
+    ICLR 2021), so a class with many training clips does not win every unclear input."""
+
+    def __init__(
+        self,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        prior: torch.Tensor,
+        tau: float,
+    ) -> None:
+        super().__init__()
+        self.loss_fn = loss_fn
+        self.register_buffer("offset", tau * prior.clamp_min(1e-12).log())
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.loss_fn(logits + self.offset.to(logits), targets)
+
+
+def class_prior(dataset: Dataset, num_classes: int) -> torch.Tensor:
+    """The share of each class among ``dataset``'s samples ``(K,)``, from its ``labels`` (or
+    its items' labels) without loading any sample."""
+    labels = getattr(dataset, "labels", None)
+    if labels is None:
+        labels = getattr(getattr(dataset, "items", None), "labels", None)
+    if labels is None:
+        raise ConfigError(
+            "logit_adjustment needs the training labels, which this dataset does not list; "
+            "set logit_adjustment: 0"
+        )
+    counts = torch.bincount(torch.as_tensor(list(labels), dtype=torch.long), minlength=num_classes)
+    return counts.double() / counts.sum()
 
 
 def training_loss(
