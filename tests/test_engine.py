@@ -312,3 +312,41 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class Skewed(Blobs):
+    """Blobs close together, class ``a`` 85% of the items: a plain model learns to answer
+    ``a`` whenever in doubt."""
+
+    def __init__(self, size: int, seed: int, shares=(0.85, 0.05, 0.05, 0.05)) -> None:
+        rng = np.random.default_rng(seed)
+        centers = np.random.default_rng(0).normal(size=(4, 8))
+        self.labels = rng.choice(4, size, p=shares)
+        self.points = (0.5 * centers[self.labels] + rng.normal(size=(size, 8))).astype(np.float32)
+
+
+def test_logit_adjustment_answers_rare_classes_more(tmp_path):
+    balanced = Skewed(400, 2, shares=(0.25, 0.25, 0.25, 0.25))
+    recall = {}
+    for tau in (0.0, 1.0):
+        cfg = config(tmp_path / str(tau), f"logit_adjustment={tau}", "epochs=6")
+        result = train(cfg, make_model(), Skewed(400, 1), balanced, CLASSES)
+        recall[tau] = result.report.mean_class_accuracy
+        predicted = result.report.per_class
+        recall[f"{tau} predicted a"] = predicted[0]["predicted"]
+    assert recall[1.0] > recall[0.0] + 0.05, recall
+    assert recall["1.0 predicted a"] < recall["0.0 predicted a"], recall
+
+
+def test_logit_adjustment_needs_the_labels(tmp_path):
+    class Unlabelled(Dataset):
+        def __len__(self) -> int:
+            return 8
+
+        def __getitem__(self, i):
+            return torch.zeros(8), 0
+
+    with pytest.raises(ConfigError, match="logit_adjustment needs the training labels"):
+        train(config(tmp_path, "logit_adjustment=1.0"), make_model(), Unlabelled(), None, CLASSES)
+    with pytest.raises(ConfigError, match="logit_adjustment"):
+        config(tmp_path, "logit_adjustment=-1").validate()
