@@ -252,6 +252,9 @@ def test_oversize_upload_is_refused_before_it_is_stored(tmp_path):
                 headers={"content-type": "multipart/form-data; boundary=b"},
             )
             assert response.status_code == 413
+            with open(big, "rb") as video:
+                response = client.post("/v1/predict", files={"file": ("big.mp4", video)})
+            assert response.status_code == 413
             assert upload(client, PUSHUP, "pose").status_code == 202
         assert _job_rows(server.data_dir) == 1
         assert len(list((server.data_dir / "jobs").iterdir())) == 1
@@ -354,13 +357,16 @@ def test_url_jobs_when_allowed_and_the_job_time_limit(tmp_path):
     threading.Thread(target=web.serve_forever, daemon=True).start()
     clip_url = f"http://127.0.0.1:{web.server_address[1]}/clip.mp4"
     try:
-        args = ("--allow-url", "--job-timeout", "10")
+        args = ("--allow-url", "--job-timeout", "10", "--sync-timeout", "2")
         with running_server(tmp_path / "data", *args) as server, server.client() as client:
             fetched = client.post("/v1/jobs", data={"url": clip_url, "task": "pose"}).json()
             assert fetched["filename"] == "clip.mp4"
             assert server.wait_for(fetched["id"])["state"] == "done"
             missing = client.post("/v1/jobs", data={"url": clip_url + ".gone", "task": "pose"})
             assert missing.status_code == 422 and "404" in problem_detail(missing)
+            with open(LONGER, "rb") as video:
+                late = client.post("/v1/predict", files={"file": ("long.avi", video)})
+            assert late.status_code == 408 and "/v1/jobs" in problem_detail(late)
             slow = upload(client, LONGER, "pose").json()["id"]
             failed = server.wait_for(slow)
             assert failed["state"] == "failed" and "limit of 10 s" in failed["error"]
