@@ -8,7 +8,10 @@ validation samples, 3 epochs of 12 steps, batch 16):
 2. ``TinyNet`` (batch norm, dropout), 1 vs 2 processes for ``--seeds`` seeds: the final
    metrics' differences, beside the spread between seeds of 1-process runs;
 3. ``--runs`` short 2-process runs (1 epoch): every exit code, any abort in the output
-   ("terminate called", "Connection closed by peer", SIGABRT, a traceback), wall times.
+   ("terminate called", "Connection closed by peer", SIGABRT, a traceback), wall times;
+4. the teardown problem itself, 3 times: a bare gloo script where rank 1 exits while rank 0
+   still has a collective to do (what a loop without the final barrier does when rank 0
+   validates or saves last).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_multiprocess.py --seeds 5 --runs 20
 """
@@ -49,6 +52,32 @@ def two_processes(out: Path, *args: str) -> tuple[int, str, float]:
         timeout=600,
     )
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - started
+
+
+NAIVE = """
+import sys, time, torch, torch.distributed as dist
+dist.init_process_group("gloo")
+t = torch.ones(4)
+dist.all_reduce(t)
+if dist.get_rank() == 0:  # rank 0 works on (saving, testing), then meets the others again
+    time.sleep(0.5)
+    dist.all_reduce(t)
+sys.exit(0)  # rank 1 left at once
+"""
+
+
+def naive_teardown(work: Path) -> dict:
+    script = work / "naive.py"
+    script.write_text(NAIVE)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    exits, aborts = [], []
+    for _ in range(3):
+        done = subprocess.run(
+            [*command, "--nproc-per-node", "2", str(script)], capture_output=True, text=True
+        )
+        exits.append(done.returncode)
+        aborts.append([word for word in ABORTS if word in done.stdout + done.stderr])
+    return {"exits": exits, "aborts": aborts}
 
 
 def weight_gap(a: Path, b: Path) -> float:
@@ -104,6 +133,7 @@ def main() -> None:
         "max_s": max(r["s"] for r in runs),
         "exits": [r["exit"] for r in runs],
     }
+    result["naive_teardown"] = naive_teardown(work)
     print(json.dumps(result, indent=2))
 
 

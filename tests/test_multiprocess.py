@@ -27,7 +27,7 @@ from test_train_cli import TINY
 
 # 2 processes vs 1 on this model (batch norm per shard, dropout per rank): measured in
 # docs/training.md ("Several processes"); the bounds leave room above what was measured.
-TOLERANCE = {"val_top1": 0.03, "train_loss": 0.05, "val_loss": 0.05}
+TOLERANCE = {"val_top1": 0.05, "val_loss": 0.05, "train_loss": 0.1}
 PLAIN_TOLERANCE = 1e-6  # largest weight gap after 36 steps; measured 6e-8 (docs/training.md)
 ABORTS = ("terminate called", "Connection closed by peer", "SIGABRT", "Traceback")
 

@@ -113,10 +113,11 @@ def train(
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:
         config.out_dir = f"runs/{config.data.name}-{config.model}-s{config.seed}"
-    check_outputs(folders=(config.out_dir,))
     if launching:
         distributed.check_nproc(nproc, config.device)
         distributed.check_batch(config.batch_size, nproc)
+    check_outputs(folders=(config.out_dir,))
+    if launching:
         argv = click.get_current_context().find_root().obj["argv"]
         return distributed.launch(nproc, [sys.executable, "-m", "actscope", *_without_nproc(argv)])
     # the recipe is said once the data and model are built: a bad request stays one line
