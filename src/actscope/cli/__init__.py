@@ -7,6 +7,7 @@ with code 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -25,7 +26,7 @@ from actscope.cli import (  # noqa: F401 - each registers its commands
     train,
     video,
 )
-from actscope.cli.app import USER_ERROR, app, err, print_error
+from actscope.cli.app import USER_ERROR, app, note
 from actscope.errors import ActscopeError
 
 
@@ -53,28 +54,30 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; map user errors to one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    message = ""
     try:
         with _sigterm_unwinds():
-            code = app.main(args=argv, prog_name="actscope", standalone_mode=False)
+            code = app.main(
+                args=args, prog_name="actscope", standalone_mode=False, obj={"argv": args}
+            )
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help())
         code = 0
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        print_error(f"{exc.format_message()}{hint}")
-        code = USER_ERROR
+        message, code = f"error: {exc.format_message()}{hint}", USER_ERROR
     except click.ClickException as exc:
-        print_error(exc.format_message())
-        code = USER_ERROR
+        message, code = f"error: {exc.format_message()}", USER_ERROR
     except ActscopeError as exc:
-        print_error(exc)
-        code = USER_ERROR
+        message, code = f"error: {exc}", USER_ERROR
     except (KeyboardInterrupt, click.Abort) as exc:
         # click turns an interrupt inside a command into Abort; the cause says which it was
         if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
-            err.print("terminated")
-            code = 128 + signal.SIGTERM
+            message, code = "terminated", 128 + signal.SIGTERM
         else:
-            err.print("interrupted")
-            code = 130
+            message, code = "interrupted", 130
+    # Under torchrun only rank 0 says it; the other ranks exit with the same code, silently.
+    if message and int(os.environ.get("RANK", "0")) == 0:
+        note(message)
     sys.exit(code or 0)

@@ -4,6 +4,8 @@ evaluate a checkpoint on one."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -37,6 +39,14 @@ from actscope.cli.app import app, check_outputs, note, out
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 @click.option("--list-datasets", is_flag=True, help="List the known dataset names and exit.")
 @click.option(
+    "--nproc",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Train in N processes on this machine (torchrun: gloo on CPU cores, NCCL on GPUs), "
+    "each on batch_size/N samples of every batch; same config, run folder and --resume.",
+)
+@click.option(
     "--recipe",
     type=click.Choice(["auto", "in-domain", "view-robust", "none"]),
     default="auto",
@@ -59,9 +69,10 @@ def train(
     resume: bool,
     overwrite: bool,
     list_datasets: bool,
+    nproc: int,
     recipe: str,
     overrides: tuple[str, ...],
-) -> None:
+) -> int:
     """Train MODEL on DATASET; KEY=VALUE pairs override config keys (dotted for nested ones,
     e.g. optimizer.lr=0.003 data.options.dims=3).
 
@@ -69,13 +80,17 @@ def train(
     model.pt (final weights for `actscope predict --model`), report.json and confusion.png.
     """
     from actscope.datasets.catalog import dataset_names, get_dataset
+    from actscope.engine import distributed
     from actscope.engine.config import TrainConfig, apply_overrides, load_config
     from actscope.engine.run import fit, follow_pretrained
 
     if list_datasets:
         for name in dataset_names():
             out.print(f"{name:20} {get_dataset(name).summary}")
-        return
+        return 0
+    launching = nproc != 1 and "WORLD_SIZE" not in os.environ  # not yet under torchrun
+    if launching:
+        distributed.check_nproc(nproc, "auto")
     config = load_config(config_path) if config_path else TrainConfig()
     given = {
         "model": model_name,
@@ -98,12 +113,34 @@ def train(
         config.out_dir = out_dir
     elif config.out_dir == TrainConfig.out_dir:
         config.out_dir = f"runs/{config.data.name}-{config.model}-s{config.seed}"
+    if launching:
+        distributed.check_nproc(nproc, config.device)
+        distributed.check_batch(config.batch_size, nproc)
     check_outputs(folders=(config.out_dir,))
+    if launching:
+        argv = click.get_current_context().find_root().obj["argv"]
+        return distributed.launch(nproc, [sys.executable, "-m", "actscope", *_without_nproc(argv)])
     # the recipe is said once the data and model are built: a bad request stays one line
     announce = (lambda: note(chosen)) if chosen else None
     result = fit(config, resume=resume, overwrite=overwrite, on_ready=announce)
-    _print_reports(result.summary(), f"{config.model} on {config.data.name}")
-    out.print(f"model: {result.model_path}")
+    if result.reports:  # rank 0 (or the only process)
+        _print_reports(result.summary(), f"{config.model} on {config.data.name}")
+        out.print(f"model: {result.model_path}")
+    return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` without ``--nproc N`` (or ``--nproc=N``): what each process runs."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
 
 
 def _with_recipe(config, name: str, config_path: str | None, overrides: list[str]):

@@ -66,6 +66,8 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
 
     The permutation and the per-sample seeds come from a generator seeded by
     ``(seed, epoch)`` only; ``shuffle=False`` keeps dataset order (seeds are still drawn).
+    ``shard=(rank, size)`` yields rank's share of each batch (positions ``rank::size``), so
+    that ``size`` processes together train on exactly the batches and seeds of one.
     """
 
     def __init__(
@@ -78,12 +80,14 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
         start: int = 0,
         shuffle: bool = True,
         drop_last: bool = True,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.size = size
         self.epoch = epoch
         self.batch_size = batch_size
         self.start = start
         self.drop_last = drop_last
+        self.rank, self.shards = shard
         generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
         self.order = torch.randperm(size, generator=generator) if shuffle else torch.arange(size)
         self.seeds = torch.randint(0, 2**62, (size,), generator=generator)
@@ -99,7 +103,8 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
         order, seeds = self.order.tolist(), self.seeds.tolist()
         for b in range(self.start, self.batches_per_epoch()):
             span = slice(b * self.batch_size, (b + 1) * self.batch_size)
-            yield list(zip(order[span], seeds[span], strict=True))
+            batch = list(zip(order[span], seeds[span], strict=True))
+            yield batch[self.rank :: self.shards] if self.shards > 1 else batch
 
 
 def batches_per_epoch(size: int, batch_size: int, drop_last: bool) -> int:
@@ -137,6 +142,8 @@ def _init_worker(worker_id: int) -> None:
     # torch seeds each worker's torch and python generators from the loader's generator;
     # numpy is left alone, so give it a seed derived the same way.
     np.random.seed(torch.initial_seed() % 2**32)
-    # Ctrl-C reaches the whole process group: the main process saves and shuts the workers
-    # down, so they ignore it instead of running the trainer's handler they inherited.
+    # Ctrl-C reaches the whole process group (and torchrun's agent sends SIGINT or SIGTERM to
+    # each rank's group): the main process saves and shuts the workers down, so they ignore
+    # both instead of running the handlers they inherited.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

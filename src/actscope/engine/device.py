@@ -1,4 +1,4 @@
-"""Everything that depends on the device, in one place (a future DDP set-up goes here too).
+"""Everything that depends on the device, in one place (several processes: ``distributed.py``).
 
 Mixed precision: on CUDA, fp16 autocast with a gradient scaler; on a CPU, bf16 autocast and
 no scaler (bf16 has fp32's exponent range). See ``docs/engine.md`` for whether bf16 helps on

@@ -35,6 +35,7 @@ from actscope.datasets.catalog import training_data
 from actscope.engine.calibration import UnknownRule, calibrate
 from actscope.engine.config import TrainConfig
 from actscope.engine.device import resolve_device
+from actscope.engine.distributed import World, process_group
 from actscope.engine.evaluate import eval_loader, evaluate, predict_scores
 from actscope.engine.metrics import EvalReport
 from actscope.engine.trainer import TrainResult, build_model, train
@@ -110,7 +111,22 @@ def fit(
     on_ready: Callable[[], None] | None = None,
 ) -> RunResult:
     """Train ``config.model`` on ``config.data`` and test the final weights; ``on_ready()``
-    is called once the data and the model are built, before training starts."""
+    is called once the data and the model are built, before training starts.
+
+    Under torchrun every rank calls this alike; rank 0 alone tests the final weights and
+    writes, the others return the training result without reports.
+    """
+    with process_group(resolve_device(config.device)) as world:
+        return _fit(config, world, resume, overwrite, on_ready)
+
+
+def _fit(
+    config: TrainConfig,
+    world: World,
+    resume: bool,
+    overwrite: bool,
+    on_ready: Callable[[], None] | None,
+) -> RunResult:
     follow_pretrained(config)
     if not config.model:
         raise ConfigError("no model given; name one with --model (see `actscope models`)")
@@ -120,7 +136,7 @@ def fit(
     for key, value in data.model_kwargs.items():
         config.model_kwargs.setdefault(key, value)
     model = build_model(config, len(data.class_names), data.class_names)
-    if on_ready is not None:
+    if on_ready is not None and world.main:
         on_ready()
     # A test set of several views per sample (video clips x crops) is validated on one view
     # per epoch; the final report below averages all of them.
@@ -137,6 +153,8 @@ def fit(
         overwrite=overwrite,
         input_spec=data.input_spec,
     )
+    if not world.main:
+        return RunResult(result)
     last = load_checkpoint(result.last_checkpoint)
     load_model_state(model, last["state_dict"], source=str(result.last_checkpoint))
     final = {k: v for k, v in last.items() if k != "train_state"}

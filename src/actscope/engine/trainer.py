@@ -11,6 +11,10 @@ resume) and ``best.pt`` (weights for inference). ``last.pt`` is also written eve
 ``checkpoint_every`` steps and when the run is interrupted (SIGINT / Ctrl-C, or SIGTERM), and
 ``resume=True`` continues from it exactly: same batches, same augmentation, same dropout,
 same result (see ``docs/engine.md`` for what was measured).
+
+Under torchrun (``WORLD_SIZE`` > 1) each rank trains on its share of every batch through
+``DistributedDataParallel``, the ranks agree every step on whether to stop, and rank 0 alone
+validates and writes (:mod:`actscope.engine.distributed`).
 """
 
 from __future__ import annotations
@@ -42,9 +46,15 @@ from actscope.checkpoint import (
 from actscope.engine.config import TrainConfig, save_config
 from actscope.engine.data import EpochBatchSampler, batches_per_epoch, make_loader
 from actscope.engine.device import autocast, make_scaler, resolve_device, set_determinism, to_device
+from actscope.engine.distributed import check_batch, current_world, process_group
 from actscope.engine.evaluate import eval_loader, predict_scores
 from actscope.engine.metrics import EvalReport, compute_report
-from actscope.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
+from actscope.engine.seeding import (
+    capture_rng_state,
+    derive_seed,
+    restore_rng_state,
+    seed_everything,
+)
 from actscope.errors import ConfigError, DatasetError
 from actscope.files import write_text
 from actscope.models.registry import InputSpec
@@ -138,7 +148,7 @@ def train(
     a folder that already holds a run is refused unless ``overwrite=True``. ``input_spec``
     (the model's typed input spec) and ``normalization`` are stored in the checkpoints
     for inference. On SIGINT (Ctrl-C) or SIGTERM the run saves ``last.pt`` after the current
-    step and raises ``KeyboardInterrupt``.
+    step and raises ``KeyboardInterrupt``. Under torchrun, every rank calls this alike.
     """
     trainer = Trainer(
         config,
@@ -181,8 +191,12 @@ class Trainer:
             raise DatasetError("the training set is empty; check the dataset and protocol")
 
         set_determinism(config.threads, config.deterministic)
-        self.device = resolve_device(config.device)
+        self.world = current_world()
+        self.device = self.world.device(resolve_device(config.device))
+        if self.world.distributed:
+            check_batch(config.batch_size, self.world.size)
         self.model = model.to(self.device)
+        self.net = model  # what trains: the model, or its DistributedDataParallel wrapper
         self.steps_per_epoch = batches_per_epoch(
             self.train_size, config.batch_size, config.drop_last
         )
@@ -215,11 +229,13 @@ class Trainer:
 
     def fit(self, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
         """Run (or continue) training to the last epoch or an early stop."""
-        self._start(resume, overwrite)
-        with _interrupt_flag(self):
-            while not self.finished:
-                self._train_epoch()
-                self._end_epoch()
+        with process_group(self.device):
+            self.net = self.world.wrap(self.model, self.device)
+            self._start(resume, overwrite)
+            with _interrupt_flag(self):
+                while not self.finished:
+                    self._train_epoch()
+                    self._end_epoch()
         return TrainResult(
             self.out_dir,
             self.epoch,
@@ -240,6 +256,7 @@ class Trainer:
             epoch=self.epoch,
             start=self.position,
             drop_last=config.drop_last,
+            shard=(self.world.rank, self.world.size),
         )
         loader = make_loader(
             self.train_set,
@@ -255,7 +272,7 @@ class Trainer:
             MofNCompleteColumn(),
             TextColumn("{task.fields[loss]}"),
             transient=False,
-            enabled=config.progress,
+            enabled=config.progress and self.world.main,
         ) as bar:
             task = bar.add_task(
                 f"epoch {self.epoch + 1}/{config.epochs}",
@@ -270,13 +287,13 @@ class Trainer:
                 except StopIteration:
                     break
                 except Exception:
-                    if self._interrupted:  # workers killed by the same Ctrl-C
+                    if self._interrupted and not self.world.distributed:  # workers killed too
                         self._save_and_stop()
                     raise
                 self._train_step(*_pair(batch))
                 loss = self.epoch_stats["loss_sum"] / max(self.epoch_stats["count"], 1)
                 bar.update(task, advance=1, loss=f"loss {loss:.4f}")
-                if self._interrupted:
+                if self._stop_requested():
                     self._save_and_stop()
                 if (
                     config.checkpoint_every
@@ -289,9 +306,17 @@ class Trainer:
         inputs = to_device(inputs, self.device)
         targets = torch.as_tensor(targets).to(self.device)
         with autocast(self.device, self.config.amp):
-            outputs = self.model(inputs)
+            outputs = self.net(inputs)
         loss, logits = training_loss(self.loss_fn, outputs, targets)
         value = loss.item()
+        n = len(targets)
+        correct = int((logits.argmax(1) == targets).sum())
+        if self.world.distributed:
+            # The batch's mean loss and counts over all ranks; each rank's loss is weighted by
+            # its share, so that DDP's mean of the gradients is the whole batch's gradient.
+            loss_sum, correct_all, count = self.world.sum([value * n, correct, n], self.device)
+            loss = loss * (n * self.world.size / count)
+            value, correct, n = loss_sum / count, int(correct_all), int(count)
         if not math.isfinite(value):
             raise ConfigError(
                 f"the training loss became {value} at step {self.step + 1}; lower "
@@ -306,9 +331,8 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
 
-        n = len(targets)
         self.epoch_stats["loss_sum"] += value * n
-        self.epoch_stats["correct"] += int((logits.argmax(1) == targets).sum())
+        self.epoch_stats["correct"] += correct
         self.epoch_stats["count"] += n
         self.position += 1
         self.step += 1
@@ -323,7 +347,7 @@ class Trainer:
             "train_loss": stats["loss_sum"] / max(stats["count"], 1),
             "train_top1": stats["correct"] / max(stats["count"], 1),
         }
-        if self.val_set is not None:
+        if self.val_set is not None and self.world.main:  # the other ranks wait below
             self.report = self._validate()
             line.update(
                 val_loss=self.report.loss,
@@ -334,6 +358,7 @@ class Trainer:
         # Wall time since the epoch (or its resumption) began; the one field a resumed run
         # does not reproduce.
         line["time_s"] = round(time.perf_counter() - self._epoch_started, 3)
+        line = self.world.broadcast(line)  # rank 0's line on every rank
         self.history.append(line)
 
         improved = self._track_best(line)
@@ -358,8 +383,12 @@ class Trainer:
         self._save_last()
         self._write_metrics()
         logger.info("%s", _format_line(line))
-        if self._interrupted and not self.finished:
+        if self._stop_requested() and not self.finished:
             self._save_and_stop()
+
+    def _stop_requested(self) -> bool:
+        """Whether to save and stop now: on every rank alike when there are several."""
+        return self.world.any(self._interrupted, self.device)
 
     def _validate(self) -> EvalReport:
         loader = eval_loader(
@@ -412,11 +441,16 @@ class Trainer:
                     f"{self.out_dir} already holds a run (last.pt); resume it, choose another "
                     "out_dir, or overwrite it"
                 )
-            (self.out_dir / "best.pt").unlink(missing_ok=True)
+            if self.world.main:
+                (self.out_dir / "best.pt").unlink(missing_ok=True)
             seed_everything(self.config.seed)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        save_config(self.config, self.out_dir / "config.yaml")
-        self._write_metrics()
+            if not self.world.main:  # dropout masks of one rank's shard differ from another's
+                seed_everything(derive_seed(self.config.seed, self.world.rank))
+        if self.world.main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            save_config(self.config, self.out_dir / "config.yaml")
+            self._write_metrics()
+        self.world.barrier()  # every rank has read last.pt before rank 0 writes it again
 
     def _check_metric_name(self) -> None:
         known = ["epoch", "step", "lr", "train_loss", "train_top1"]
@@ -451,7 +485,19 @@ class Trainer:
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs = state["bad_epochs"]
         self.finished, self.stopped_early = state["finished"], state["stopped_early"]
-        restore_rng_state(state["rng"])  # last: nothing may draw from the RNGs after this
+        self._restore_rng(state)  # last: nothing may draw from the RNGs after this
+
+    def _restore_rng(self, state: Mapping[str, Any]) -> None:
+        # Rank r > 0 of a run of several processes finds its own state in "rank_rng"; a rank
+        # the saved run did not have (it had fewer processes) seeds from (seed, step, rank).
+        rank = self.world.rank
+        others = state.get("rank_rng", [])
+        if rank == 0:
+            restore_rng_state(state["rng"])
+        elif rank <= len(others):
+            restore_rng_state(others[rank - 1])
+        else:
+            seed_everything(derive_seed(self.config.seed, self.step, rank))
 
     # --- saving ---------------------------------------------------------------------------
 
@@ -469,6 +515,9 @@ class Trainer:
         )
 
     def _save_last(self) -> None:
+        rng = self.world.gather(capture_rng_state())  # a collective: every rank calls it
+        if not self.world.main:
+            return
         train_state = {
             "epoch": self.epoch,
             "position": self.position,
@@ -477,7 +526,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "rng": capture_rng_state(),
+            "rng": rng[0],
             "epoch_stats": dict(self.epoch_stats),
             "history": list(self.history),
             "best": self.best,
@@ -486,14 +535,19 @@ class Trainer:
             "finished": self.finished,
             "stopped_early": self.stopped_early,
         }
+        if self.world.distributed:
+            train_state["rank_rng"] = rng[1:]
         metrics = self.history[-1] if self.history else {}
         save_checkpoint(self._checkpoint(metrics, train_state), self.out_dir / "last.pt")
 
     def _save_best(self, line: Mapping[str, Any]) -> None:
-        save_checkpoint(self._checkpoint(line, None), self.out_dir / "best.pt")
+        if self.world.main:
+            save_checkpoint(self._checkpoint(line, None), self.out_dir / "best.pt")
 
     def _write_metrics(self) -> None:
         # Rewritten whole from the history, so that it always matches last.pt.
+        if not self.world.main:
+            return
         text = "".join(json.dumps(line) + "\n" for line in self.history)
         write_text(self.out_dir / "metrics.jsonl", text)
 
