@@ -17,6 +17,7 @@ import click
 
 from actscope.cli import (  # noqa: F401 - each registers its commands
     apps,
+    export,
     live,
     models,
     pose,
