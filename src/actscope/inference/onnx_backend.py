@@ -73,7 +73,7 @@ def new_session(path: str | os.PathLike, threads: int | None = None) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only: its warnings are about graph rewrites
+    options.log_severity_level = 4  # fatal only: its errors are raised, its warnings noise
     name = os.fspath(path)
     if not Path(name).is_file():
         raise ModelError(f"{name}: no such ONNX file; check the path")

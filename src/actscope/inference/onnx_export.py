@@ -18,6 +18,8 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ from actscope.pose.features import BodyFeatures
 log = logging.getLogger(__name__)
 
 OPSET = 17
+MAX_DIFFERENCE = 1e-3  # largest |logit| difference to eager a float32 export may show, relative
 DEFAULT_MODEL = "default"
 
 # Registered models the exporter cannot turn into a graph ONNX Runtime runs, and why: asked
@@ -182,7 +185,7 @@ def export_onnx(
             entry.key, entry.value = key, value
         with atomic_path(target) as temp:
             onnx.save(proto, temp)
-            difference = _max_difference(model, temp, exportable.input)
+            difference = _max_difference(model, temp, exportable, exact=not int8)
     return ExportReport(target, target.stat().st_size, int8, difference)
 
 
@@ -193,7 +196,7 @@ def _trace(model: nn.Module, exportable: Exportable, graph: Path, opset: int) ->
 
     example = example_input(exportable.input)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), _native_output_to_log():
             warnings.simplefilter("ignore")  # tracer warnings about constants, shapes
             torch.onnx.export(
                 model,
@@ -214,6 +217,31 @@ def _trace(model: nn.Module, exportable: Exportable, graph: Path, opset: int) ->
         ) from None
 
 
+@contextmanager
+def _native_output_to_log() -> Iterator[None]:
+    """Send what native code writes to stdout and stderr (the exporter prints the whole
+    TorchScript graph there when it fails) to the debug log instead of the terminal."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("exporter output:\n%s", text)
+
+
 def _metadata(exportable: Exportable) -> dict[str, str]:
     values = {
         META_INPUT: json.dumps(exportable.input.to_dict()),
@@ -232,18 +260,39 @@ def _quantize(source: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = source.with_name(f"{source.stem}.int8.onnx")
-    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process goes to the root logger
+    try:
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
     return target
 
 
 @torch.inference_mode()
-def _max_difference(model: nn.Module, path: Path, spec: InputSpec) -> float:
+def _max_difference(model: nn.Module, path: Path, exportable: Exportable, exact: bool) -> float:
     """Largest ``|eager - ONNX Runtime|`` logit on a random batch of 2 (which also checks the
-    batch axis is dynamic)."""
-    x = example_input(spec, batch=2, seed=1)
+    batch axis is dynamic). A graph that fails to run, or (``exact``: float weights) gives
+    other logits than the eager model, is a :class:`ModelError`: it is not kept."""
+    x = example_input(exportable.input, batch=2, seed=1)
     expected = model(x).float().numpy()
-    got = new_session(path).run(None, {INPUT_NAME: x.numpy()})[0]
-    return float(np.abs(expected - got).max())
+    try:
+        got = new_session(path).run(None, {INPUT_NAME: x.numpy()})[0]
+    except Exception as exc:  # onnxruntime's errors are untyped
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(
+            f"{exportable.name} exported to a graph ONNX Runtime cannot run ({first[:200]}); "
+            "see docs/export.md"
+        ) from None
+    difference = float(np.abs(expected - got).max())
+    scale = max(1.0, float(np.abs(expected).max()))
+    if exact and not difference <= MAX_DIFFERENCE * scale:
+        raise ModelError(
+            f"{exportable.name} exported to a graph whose logits differ from PyTorch's by "
+            f"{difference:.2g}; see docs/export.md"
+        )
+    return difference
 
 
 def cache_key(exportable: Exportable, int8: bool = False, opset: int = OPSET) -> str:
