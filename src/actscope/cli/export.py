@@ -36,7 +36,8 @@ def export(
     and unknown-action rule stored in the file: `actscope predict -m model.onnx` (or any
     ONNX runtime) reads it. The file is checked against PyTorch before it is kept.
 
-    Some registered models cannot be exported; docs/export.md lists them and why.
+    Every registered model exports at its default input; a model that cannot (an op ONNX
+    lacks) is one error line. docs/export.md has the details.
     """
     from pathlib import Path
 

@@ -7,8 +7,9 @@ class names (JSON list), the registered model name, the unknown-action rule when
 has one, where the weights came from and the actscope version. :mod:`onnx_backend` reads
 them back, so an exported file is a complete model, like a checkpoint.
 
-Which registered models export, and why the others do not, is written in ``docs/export.md``
-and :data:`NOT_EXPORTABLE`.
+Every registered model exports at its default input (``docs/export.md`` lists them with
+their measured parity); a model that cannot (an op without an ONNX form, a graph that runs
+wrong) is a one-line :class:`~actscope.errors.ModelError`, and no file is written.
 """
 
 from __future__ import annotations
@@ -52,10 +53,6 @@ log = logging.getLogger(__name__)
 OPSET = 17
 MAX_DIFFERENCE = 1e-3  # largest |logit| difference to eager a float32 export may show, relative
 DEFAULT_MODEL = "default"
-
-# Registered models the exporter cannot turn into a graph ONNX Runtime runs, and why: asked
-# for, they fail at once with the reason instead of after minutes of tracing.
-NOT_EXPORTABLE: dict[str, str] = {}
 
 
 @dataclass
@@ -170,9 +167,6 @@ def export_onnx(
     checked by running it in ONNX Runtime beside the eager model on a random batch of 2."""
     onnx, _ = require_onnx()
     target = check_writable(path)
-    reason = NOT_EXPORTABLE.get(exportable.name)
-    if reason:
-        raise ModelError(f"{exportable.name} cannot be exported to ONNX: {reason}")
     model = exportable.model.eval()
     with tempfile.TemporaryDirectory(prefix="actscope-onnx-") as folder:
         graph = Path(folder) / "model.onnx"
