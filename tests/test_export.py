@@ -330,3 +330,8 @@ def test_export_refuses_an_onnx_input_and_a_bad_suffix(default_onnx, tmp_path, c
     assert_one_line_error(code, err, "already an ONNX model")
     code, _, err = run_cli(capsys, "export", "default", "-o", str(tmp_path / "m.pt"))
     assert_one_line_error(code, err, "give a .onnx file")
+    code, _, err = run_cli(
+        capsys, "export", "default", "--num-classes", "3", "-o", str(tmp_path / "m.onnx")
+    )
+    assert_one_line_error(code, err, "default has its own weights and classes")
+    assert not list(tmp_path.iterdir())

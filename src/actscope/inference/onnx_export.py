@@ -105,8 +105,7 @@ def resolve(
 
     name = os.fspath(model)
     if name == DEFAULT_MODEL:
-        if weights is not None:
-            raise ModelError("weights go with a registered model name, not 'default'")
+        _only_for_names(name, weights, num_classes)
         return _from_checkpoint(default_checkpoint())
     path = Path(name)
     if path.suffix.lower() == ".onnx":
@@ -114,8 +113,7 @@ def resolve(
     if path.is_dir():
         raise ModelError(f"{path}: a folder, not a checkpoint file; give the model.pt in it")
     if path.exists():
-        if weights is not None:
-            raise ModelError(f"{name}: weights go with a registered model name, not a checkpoint")
+        _only_for_names(name, weights, num_classes)
         try:
             return _from_checkpoint(path)
         except ForeignCheckpointError:
@@ -141,6 +139,15 @@ def resolve(
     classes = list(published) if count == len(published) else [str(i) for i in range(count)]
     built = entry.builder(num_classes=count).eval()
     return Exportable(built, classes, entry.input, name, "random weights")
+
+
+def _only_for_names(model: str, weights: object, num_classes: int | None) -> None:
+    """Refuse weights or a class count for a model that has its own (a checkpoint)."""
+    if weights is not None or num_classes is not None:
+        what = "weights" if weights is not None else "a number of classes"
+        raise ModelError(
+            f"{model} has its own weights and classes; {what} go with a registered model name"
+        )
 
 
 def _from_checkpoint(path: Path) -> Exportable:
