@@ -125,8 +125,8 @@ def main() -> None:
             r = speed(model, folder, args.batch, args.repeats)
             print(
                 f"{model:<20} {r['eager_ms']:>9.2f} {r['onnx_ms']:>9.2f} "
-                f"{r['eager_ms'] / r['onnx_ms']:>5.2f}x {r['eager_per_s']:>9.1f} "
-                f"{r['onnx_per_s']:>9.1f} {r['onnx_per_s'] / r['eager_per_s']:>5.2f}x "
+                f"{r['eager_ms'] / r['onnx_ms']:>5.2f}x {r['eager_per_s']:>9.3g} "
+                f"{r['onnx_per_s']:>9.3g} {r['onnx_per_s'] / r['eager_per_s']:>5.2f}x "
                 f"{r['diff']:>10.1e}",
                 flush=True,
             )
