@@ -254,6 +254,16 @@ def test_predict_backend_onnx_names_the_same_actions_as_torch(tmp_path, monkeypa
     assert cached.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.real_data
+def test_live_runs_an_exported_file(default_onnx, capsys):
+    """`live` reads the same Recognizer: an exported file, on the real push-up video."""
+    video = str(shared_path(*PUSHUP))
+    code, out, err = run_cli(capsys, "live", video, "-m", str(default_onnx))
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [e["action"] for e in events if e["event"] == "action_start"] == ["push-up"]
+
+
 def test_export_cli_writes_a_file_predict_reads(tmp_path, capsys):
     target = tmp_path / "tcn.onnx"
     code, _, err = run_cli(capsys, "export", "tcn", "--num-classes", "5", "-o", str(target))
