@@ -13,6 +13,14 @@ from actscope import __version__
 
 USER_ERROR = 2
 PARTIAL_HELP = "Use the frames that decode from a truncated or damaged video."
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["torch", "onnx"]),
+    default="torch",
+    show_default=True,
+    help="Run the model with eager PyTorch or ONNX Runtime (a model that is not an .onnx file "
+    "is exported once into a cache); an .onnx model always runs on ONNX Runtime.",
+)
 
 # Outside a terminal rich assumes 80 columns and would truncate paths in tables.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from actscope.cli.app import USER_ERROR, app, check_outputs, note, print_error
+from actscope.cli.app import USER_ERROR, app, backend_option, check_outputs, note, print_error
 
 
 def _defaulted(name: str, default: object, help: str) -> Callable:
@@ -182,8 +182,9 @@ def _print_summary(summary: dict) -> None:
     "--model",
     default="default",
     show_default=True,
-    help="Skeleton model: 'default', a checkpoint path, or a registered name.",
+    help="Skeleton model: 'default', a checkpoint path, a registered name, or an .onnx file.",
 )
+@backend_option
 @click.option("--no-model", is_flag=True, help="Poses only: no action recognition.")
 @click.option("--window", type=float, help="Seconds of poses per decision [default: model's].")
 @click.option("--hop", default=0.25, show_default=True, help="Seconds between decisions.")
@@ -199,6 +200,7 @@ def _print_summary(summary: dict) -> None:
 def live(
     source: str,
     model: str,
+    backend: str,
     no_model: bool,
     window: float | None,
     hop: float,
@@ -228,7 +230,7 @@ def live(
 
         # one small window at a time: a second thread would only compete with pose estimation
         torch.set_num_threads(1)
-        recognizer = Recognizer.load(model)
+        recognizer = Recognizer.load(model, backend)
         if not isinstance(recognizer, SkeletonRecognizer):
             raise click.UsageError(
                 f"{model} is an RGB model; live recognition takes a skeleton model"

@@ -15,6 +15,7 @@ from actscope.cli.app import (
     PARTIAL_HELP,
     USER_ERROR,
     app,
+    backend_option,
     check_outputs,
     err,
     note,
@@ -25,7 +26,8 @@ from actscope.cli.app import (
 from actscope.progress import progress_bar
 
 MODEL_HELP = (
-    "Model: 'default' (shipped skeleton model), a checkpoint file, or a registered model name."
+    "Model: 'default' (shipped skeleton model), a checkpoint file, a registered model name, or "
+    "an .onnx file from `actscope export`."
 )
 WEIGHTS_HELP = (
     "Upstream weights file or folder for the registered model named by --model (e.g. a "
@@ -37,17 +39,17 @@ MIRRORED_HELP = (
 )
 
 
-def _load_model(model: str, weights: str | None):
+def _load_model(model: str, weights: str | None, backend: str = "torch"):
     from actscope.inference.recognizer import Recognizer
 
     if weights is None:
-        return Recognizer.load(model)
+        return Recognizer.load(model, backend)
     if model == "default" or Path(model).exists():
         raise click.BadParameter(
             "--weights goes with a registered model name in --model, e.g. -m x3d_s",
             param_hint="--weights",
         )
-    return Recognizer.from_pretrained(model, weights)
+    return Recognizer.from_pretrained(model, weights, backend)
 
 
 @app.command()
@@ -76,6 +78,7 @@ def _load_model(model: str, weights: str | None):
 )
 @click.option("--clips", default=5, show_default=True, help="Clips per video (RGB models).")
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
+@backend_option
 @click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def predict(
@@ -91,6 +94,7 @@ def predict(
     work_size: int,
     clips: int,
     weights: str | None,
+    backend: str,
     mirrored: bool,
     allow_partial: bool,
 ) -> None:
@@ -119,7 +123,7 @@ def predict(
         check_outputs(output, render, timeline)
     else:
         check_outputs(output, folders=(render, timeline))
-    recognizer = _load_model(model, weights)
+    recognizer = _load_model(model, weights, backend)
     with progress_bar(MofNCompleteColumn(), console=err) as progress:
         overall = progress.add_task("videos", total=len(paths), visible=len(paths) > 1)
         frames = progress.add_task("", total=None)
@@ -277,6 +281,7 @@ def _prediction_table(results, top_k: int) -> None:
     "--work-size", default=480, show_default=True, help="Short side (pixels) poses are found at."
 )
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
+@backend_option
 @click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def detect(
@@ -294,6 +299,7 @@ def detect(
     step: int,
     work_size: int,
     weights: str | None,
+    backend: str,
     mirrored: bool,
     allow_partial: bool,
 ) -> None:
@@ -319,7 +325,7 @@ def detect(
     }
     options = DetectOptions(**{k: v for k, v in given.items() if v is not None}).validate()
     check_outputs(output, render, timeline)
-    recognizer = _load_model(model, weights)
+    recognizer = _load_model(model, weights, backend)
     with progress_bar(TextColumn("{task.fields[seconds]}"), console=err) as progress:
         task = progress.add_task(Path(video).name, total=None, seconds="")
 

@@ -1,9 +1,10 @@
 """The Recognizer: a trained model with what it needs to score clips of its kind.
 
 Loading accepts ``"default"`` (the skeleton model shipped inside the package, offline), a
-path to an actscope checkpoint, or a registered model name (its published weights, online
-or from the local cache). What the model reads is decided once, here, from the type of its
-input spec: a :class:`~actscope.pose.features.BodyFeatures` gives a
+path to an actscope checkpoint, a registered model name (its published weights, online
+or from the local cache), or an ``.onnx`` file of ``actscope export`` (run by ONNX Runtime,
+as any of the others can be with ``backend="onnx"``). What the model reads is decided once,
+here, from the type of its input spec: a :class:`~actscope.pose.features.BodyFeatures` gives a
 :class:`SkeletonRecognizer`, which scores windows of a pose track through the same features
 its training used; a :class:`~actscope.video.spec.ClipSpec` gives a :class:`ClipRecognizer`,
 which scores frame clips through the transforms the spec names.
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
+BACKENDS = ("torch", "onnx")
 
 
 @dataclass
@@ -78,9 +80,16 @@ class Recognizer:
         return family(model, list(class_names), spec, source, unknown)
 
     @classmethod
-    def load(cls, model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
-        """Load ``"default"``, a checkpoint path, or a registered model name."""
+    def load(cls, model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
+        """Load ``"default"``, a checkpoint path, a registered model name, or an ``.onnx`` file
+        of ``actscope export``. ``backend``: ``"torch"`` (eager PyTorch) or ``"onnx"`` (ONNX
+        Runtime; a model that is not an ``.onnx`` file is exported once into a cache)."""
         name = os.fspath(model)
+        check_backend(backend)
+        if name.lower().endswith(".onnx"):
+            return cls.from_onnx(name)
+        if backend == "onnx":
+            return cls._exported(name)
         if name == DEFAULT_MODEL:
             path = default_checkpoint()
             if not path.exists():
@@ -106,10 +115,15 @@ class Recognizer:
         return cls.from_pretrained(name)
 
     @classmethod
-    def from_pretrained(cls, name: str, source: str | os.PathLike | None = None) -> Recognizer:
+    def from_pretrained(
+        cls, name: str, source: str | os.PathLike | None = None, backend: str = "torch"
+    ) -> Recognizer:
         """A registered model with published weights (``source``: see
-        :func:`actscope.weights.load_pretrained`)."""
+        :func:`actscope.weights.load_pretrained`); ``backend`` as in :meth:`load`."""
         from actscope.weights import load_pretrained
+
+        if check_backend(backend) == "onnx":
+            return cls._exported(name, source)
 
         loaded = load_pretrained(name, source)
         return cls.for_input(loaded.model, list(loaded.classes), loaded.input, loaded.source)
@@ -125,6 +139,30 @@ class Recognizer:
         unknown = UnknownRule.from_dict(rule) if rule else None
         names = list(checkpoint["class_names"])
         return cls.for_input(model, names, spec, os.fspath(path), unknown)
+
+    @classmethod
+    def from_onnx(cls, path: str | os.PathLike, source: str | None = None) -> Recognizer:
+        """An ``.onnx`` file written by ``actscope export``, run by ONNX Runtime; its input
+        spec, class names and unknown-action rule come from the file's metadata."""
+        from actscope.inference.onnx_backend import load_onnx
+
+        loaded = load_onnx(path)
+        return cls.for_input(
+            loaded.model,
+            loaded.class_names,
+            loaded.input,
+            source or os.fspath(path),
+            loaded.unknown,
+        )
+
+    @classmethod
+    def _exported(cls, model: str, weights: str | os.PathLike | None = None) -> Recognizer:
+        """``model`` (as :meth:`load` reads it) run by ONNX Runtime: exported once into the
+        cache, then read from there."""
+        from actscope.inference.onnx_export import cached_export
+
+        path, source = cached_export(model, weights)
+        return cls.from_onnx(path, f"{source} (onnx)")
 
     @torch.inference_mode()
     def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
@@ -275,7 +313,15 @@ class ClipRecognizer(Recognizer):
         return starts, ends, probs, int(info.frame_count)
 
 
-def load_model(model: str | os.PathLike = DEFAULT_MODEL) -> Recognizer:
+def check_backend(backend: str) -> str:
+    """``backend`` when it is one of :data:`BACKENDS`, else a one-line :class:`ModelError`."""
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    return backend
+
+
+def load_model(model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
     """Load a model ready to recognise actions: ``"default"`` (shipped, offline), an actscope
-    checkpoint path, or a registered model name with published weights."""
-    return Recognizer.load(model)
+    checkpoint path, a registered model name with published weights, or an ``.onnx`` file;
+    ``backend``: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
+    return Recognizer.load(model, backend)
