@@ -52,15 +52,21 @@ class Server:
         self.process.wait(10)
 
 
-def start_server(data_dir: Path, *args: str, token: str | None = None, timeout: float = 60.0):
-    """Start ``actscope serve`` on a free loopback port with ``data_dir`` and ``args``; wait
-    until ``/healthz`` answers."""
+def start_server(
+    data_dir: Path,
+    *args: str,
+    token: str | None = None,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+):
+    """Start ``actscope serve`` on a free loopback port with ``data_dir`` and ``args`` (and
+    ``env`` added to the environment); wait until ``/healthz`` answers."""
     port = free_port()
     command = [sys.executable, "-m", "actscope", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), *args]
     if token:
         command += ["--token", token]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     log = open(Path(data_dir).parent / f"serve-{port}.log", "ab")  # noqa: SIM115 - kept open
     process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -92,8 +98,8 @@ def stop_server(server: Server) -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, *args: str, token: str | None = None):
-    server = start_server(data_dir, *args, token=token)
+def running_server(data_dir: Path, *args: str, token: str | None = None, env=None):
+    server = start_server(data_dir, *args, token=token, env=env)
     try:
         yield server
     finally:

@@ -86,6 +86,22 @@ def test_every_task_runs_to_a_result_with_its_files(server, finished):
     assert "/work/" not in json.dumps(finished["detect"]["result"])  # no server paths
 
 
+def test_workers_run_the_model_on_onnx_runtime(finished, tmp_path):
+    pytest.importorskip("onnxruntime", reason="onnxruntime is in the onnx extra")
+    cache = {"TORCH_HOME": str(tmp_path / "torch")}  # the exported model's cache
+    with (
+        running_server(tmp_path / "data", "--backend", "onnx", env=cache) as server,
+        server.client() as client,
+    ):
+        job = server.wait_for(upload(client, PUSHUP, "predict").json()["id"])
+    assert job["state"] == "done", job["error"]
+    assert list((tmp_path / "torch").rglob("*.onnx"))  # it did run through an export
+    eager = finished["predict"]["result"]["top"]
+    assert [t["label"] for t in job["result"]["top"]] == [t["label"] for t in eager]
+    for ours, theirs in zip(job["result"]["top"], eager, strict=True):
+        assert ours["score"] == pytest.approx(theirs["score"], abs=1e-3)
+
+
 def test_result_files_are_whole_and_served_only_by_their_job(server, finished, tmp_path):
     job = finished["detect"]
     with server.client() as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from actscope.cli.app import app, note
+from actscope.cli.app import app, backend_option, note
 
 
 @app.command()
@@ -43,6 +43,7 @@ from actscope.cli.app import app, note
     show_default=True,
     help="Longest POST /v1/predict waits for its result, seconds.",
 )
+@backend_option
 def serve(
     host: str,
     port: int,
@@ -55,6 +56,7 @@ def serve(
     job_timeout: float,
     sync_max_mb: float,
     sync_timeout: float,
+    backend: str,
 ) -> None:
     """Serve recognition jobs over HTTP, with a web page at http://HOST:PORT/.
 
@@ -89,6 +91,7 @@ def serve(
         job_timeout=job_timeout,
         token=token,
         allow_url=allow_url,
+        backend=backend,
         cors_origins=cors_origin,
     )
     note(f"actscope serve: http://{host}:{port}/ (jobs in {data_dir}, {workers} worker(s))")

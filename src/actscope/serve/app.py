@@ -64,6 +64,7 @@ class ServeSettings:
     job_timeout: float = 3600.0
     token: str | None = None
     allow_url: bool = False
+    backend: str = "torch"
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -174,7 +175,9 @@ def create_app(settings: ServeSettings, *, start_workers: bool = True) -> FastAP
     async def lifespan(app: FastAPI):
         state["store"] = JobStore(layout.database)
         if start_workers:
-            state["pool"] = WorkerPool(layout.data_dir, settings.workers, settings.job_timeout)
+            state["pool"] = WorkerPool(
+                layout.data_dir, settings.workers, settings.job_timeout, settings.backend
+            )
             state["pool"].start()
         yield
         if "pool" in state:

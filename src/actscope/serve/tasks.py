@@ -99,16 +99,18 @@ def check_options(task: str, values: dict[str, Any]) -> TaskOptions:
 
 
 class Recognizers:
-    """Loaded models of one worker process, by name: loaded once, used by every job."""
+    """Loaded models of one worker process, by name: loaded once, used by every job, run
+    with ``backend`` (``torch``, or ``onnx`` for ONNX Runtime)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "torch") -> None:
+        self.backend = backend
         self._loaded: dict[str, Any] = {}
 
     def get(self, name: str):
         if name not in self._loaded:
             from actscope.inference.recognizer import Recognizer
 
-            self._loaded[name] = Recognizer.load(name)
+            self._loaded[name] = Recognizer.load(name, backend=self.backend)
         return self._loaded[name]
 
 

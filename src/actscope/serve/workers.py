@@ -59,7 +59,7 @@ class Layout:
         return self.job_dir(job_id) / "out"
 
 
-def worker_main(data_dir: str, parent: int, job_timeout: float) -> None:
+def worker_main(data_dir: str, parent: int, job_timeout: float, backend: str = "torch") -> None:
     """The loop of one worker process: claim a job, run it, record the outcome."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
@@ -72,7 +72,7 @@ def worker_main(data_dir: str, parent: int, job_timeout: float) -> None:
     torch.set_num_threads(1)
     layout = Layout(Path(data_dir))
     store = JobStore(layout.database)
-    recognizers = Recognizers()
+    recognizers = Recognizers(backend)
     while True:
         job = store.claim(os.getpid())
         if job is None:
@@ -155,10 +155,13 @@ class WorkerPool:
     """``size`` worker processes over the store in ``data_dir``, kept alive by a supervisor
     thread: a worker that dies fails the job it was running and is replaced."""
 
-    def __init__(self, data_dir: Path, size: int, job_timeout: float) -> None:
+    def __init__(
+        self, data_dir: Path, size: int, job_timeout: float, backend: str = "torch"
+    ) -> None:
         self.layout = Layout(data_dir)
         self.size = size
         self.job_timeout = job_timeout
+        self.backend = backend
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[multiprocessing.Process] = []
         self._stop = threading.Event()
@@ -176,7 +179,7 @@ class WorkerPool:
     def _spawn(self) -> multiprocessing.Process:
         process = self._context.Process(
             target=worker_main,
-            args=(str(self.layout.data_dir), os.getpid(), self.job_timeout),
+            args=(str(self.layout.data_dir), os.getpid(), self.job_timeout, self.backend),
             daemon=True,
         )
         process.start()
