@@ -349,10 +349,10 @@ def create_app(settings: ServeSettings, *, start_workers: bool = True) -> FastAP
     async def delete_job(job_id: str) -> Response:
         """Cancel a queued or running job (its files removed), or remove a finished one."""
         job = find(job_id)
-        if store().cancel(job.id):
-            if job.state == "queued":  # a running job's worker removes its own folder
-                remove_tree(layout.job_dir(job.id))
-        else:
+        was = store().cancel(job.id)
+        if was == "queued":
+            remove_tree(layout.job_dir(job.id))
+        elif was is None:
             store().delete(job.id)
             remove_tree(layout.job_dir(job.id))
         return Response(status_code=204)
@@ -412,7 +412,8 @@ def create_app(settings: ServeSettings, *, start_workers: bool = True) -> FastAP
                 break
             await asyncio.sleep(0.1)
         else:
-            store().cancel(job_id)
+            if store().cancel(job_id) == "queued":  # a running one's worker cleans up
+                remove_tree(layout.job_dir(job_id))
             raise HTTPException(
                 408,
                 f"the clip took longer than {settings.sync_timeout:g} s; "

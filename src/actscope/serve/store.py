@@ -214,14 +214,19 @@ class JobStore:
         )
         return cursor.rowcount == 1
 
-    def cancel(self, job_id: str) -> bool:
-        """Mark a queued or running job ``cancelled``; False if it was not active."""
-        cursor = self._db.execute(
-            "UPDATE jobs SET state = 'cancelled', finished = ? WHERE id = ? "
-            "AND state IN ('queued', 'running')",
-            (time.time(), job_id),
-        )
-        return cursor.rowcount == 1
+    def cancel(self, job_id: str) -> str | None:
+        """Mark a queued or running job ``cancelled``; the state it had (``queued``: no
+        worker has it, ``running``: its worker will stop and clean up), or None if it was
+        not active. One transaction, so no worker claims it in between."""
+        with self._transaction() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["state"] not in ACTIVE:
+                return None
+            db.execute(
+                "UPDATE jobs SET state = 'cancelled', finished = ? WHERE id = ?",
+                (time.time(), job_id),
+            )
+        return row["state"]
 
     def delete(self, job_id: str) -> None:
         self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
