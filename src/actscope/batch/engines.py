@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from actscope.batch.work import BatchSettings, FileWorker, Row
 from actscope.errors import ConfigError
@@ -74,9 +75,9 @@ def run_ray(
     if started:
         _init_ray(ray, workers, address)
     try:
-        context = ray.data.DataContext.get_current()
+        context = ray.data.DataContext.get_current()  # importing ray.data sets its logging
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # our own bar says how it goes
         context.enable_progress_bars = False
-        context.enable_operator_progress_bars = False
         context.print_on_execution_start = False
         dataset = ray.data.from_items(
             [{"path": path} for path in paths], override_num_blocks=max(1, len(paths))
@@ -97,16 +98,23 @@ def run_ray(
 
 
 def _init_ray(ray, workers: int, address: str | None) -> None:
-    """Connect to ``address`` or start a local Ray with ``workers`` CPUs; the workers get
-    this process's ``PYTHONPATH`` (so a source checkout works without an install)."""
-    env = {k: os.environ[k] for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ}
-    options = {
-        "runtime_env": {"env_vars": env} if env else None,
-        "logging_level": logging.WARNING,
-        "log_to_driver": True,
-    }
+    """Connect to the cluster at ``address`` (its nodes need actscope installed), or start a
+    local Ray with ``workers`` CPUs whose workers import this very actscope (a source
+    checkout on ``PYTHONPATH`` included, made absolute: workers start in other folders)."""
+    options = {"logging_level": logging.WARNING}
     if address:
         ray.init(address=address, **options)
-    else:
-        ray.init(num_cpus=workers, include_dashboard=False, **options)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+        return
+    import actscope
+
+    given = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [str(Path(actscope.__file__).resolve().parents[1]), *given]
+    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(os.path.abspath(p) for p in paths))}
+    if "OMP_NUM_THREADS" in os.environ:
+        env["OMP_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"]
+    ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        runtime_env={"env_vars": env},
+        **options,
+    )
