@@ -28,7 +28,7 @@ from actscope.progress import progress_bar
     default="predict",
     show_default=True,
     help="predict: top-k actions per video; detect: segments; pose: poses (.npz files in a "
-    "folder beside the output, OUTPUT.poses/).",
+    "folder beside the output: results.parquet -> results.poses/).",
 )
 @click.option(
     "--engine",
