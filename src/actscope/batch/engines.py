@@ -34,7 +34,9 @@ def require(module: str, why: str) -> None:
 def run_local(
     paths: list[str], settings: BatchSettings, poses_dir: str | None
 ) -> Iterator[list[Row]]:
-    """The rows of each file in turn, in this process."""
+    """The rows of each file in turn, in this process (the model is loaded only if needed)."""
+    if not paths:
+        return
     worker = FileWorker(settings, poses_dir)
     for path in paths:
         yield worker(path)
