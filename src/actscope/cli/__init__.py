@@ -18,6 +18,7 @@ import click
 
 from actscope.cli import (  # noqa: F401 - each registers its commands
     apps,
+    batch,
     export,
     live,
     models,
