@@ -22,7 +22,7 @@ import torch
 
 from actscope.engine import load_checkpoint
 from realdata import SHARED_DATA, shared_path
-from test_engine import config, make_model, metrics, run
+from test_engine import config, keep_thread_count, make_model, metrics, run  # noqa: F401
 from test_train_cli import TINY
 
 # 2 processes vs 1 on this model (batch norm per shard, dropout per rank): measured in
@@ -70,13 +70,6 @@ def assert_clean(log: Path) -> None:
 def weights_equal(a: Path, b: Path) -> bool:
     ours, theirs = load_checkpoint(a)["state_dict"], load_checkpoint(b)["state_dict"]
     return all(torch.equal(ours[key], value) for key, value in theirs.items())
-
-
-@pytest.fixture(autouse=True)
-def keep_thread_count():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
