@@ -22,7 +22,13 @@ import torch
 
 from actscope.engine import load_checkpoint
 from realdata import SHARED_DATA, shared_path
-from test_engine import config, keep_thread_count, make_model, metrics, run  # noqa: F401
+from test_engine import (  # keep_thread_count: an autouse fixture, active here once imported
+    config,
+    keep_thread_count,  # noqa: F401
+    make_model,
+    metrics,
+    run,
+)
 from test_train_cli import TINY
 
 # 2 processes vs 1 on this model (batch norm per shard, dropout per rank): measured in
