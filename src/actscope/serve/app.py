@@ -134,15 +134,14 @@ class BodyLimit:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] not in UPLOAD_PATHS:
             return await self.app(scope, receive, send)
-        limit = self.settings.max_upload_bytes
+        allowed = self.settings.max_upload_bytes
         if scope["path"] == "/v1/predict":
-            limit = self.settings.sync_max_bytes
-        limit += 64 * 1024  # the multipart envelope around the file
+            allowed = self.settings.sync_max_bytes
+        limit = allowed + 64 * 1024  # the multipart envelope around the file
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = problem(413, too_large(limit - 64 * 1024))
-            return await response(scope, receive, send)
+            return await problem(413, too_large(allowed))(scope, receive, send)
         seen, refused = 0, False
 
         async def counted():
@@ -154,7 +153,7 @@ class BodyLimit:
             seen += len(message.get("body", b""))
             if seen > limit:
                 refused = True
-                await problem(413, too_large(limit - 64 * 1024))(scope, receive, send)
+                await problem(413, too_large(allowed))(scope, receive, send)
                 return {"type": "http.disconnect"}
             return message
 

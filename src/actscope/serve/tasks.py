@@ -91,10 +91,9 @@ def check_options(task: str, values: dict[str, Any]) -> TaskOptions:
     if task in ("predict", "detect") and options.model != "default":
         from actscope.models.registry import get_entry
 
-        if not Path(options.model).is_absolute():
-            get_entry(options.model)  # a checkpoint path on the server is not for clients
-        else:
+        if Path(options.model).is_absolute():  # a checkpoint on the server is not for clients
             raise ConfigError("option model must be a registered model name or 'default'")
+        get_entry(options.model)
     return options
 
 

@@ -39,7 +39,11 @@ HUNG_GRACE_SECONDS = 30.0  # past its time limit, a job that has not stopped is 
 
 
 class JobStopped(Exception):  # noqa: N818 - a signal to stop, not an error
-    """Raised inside a job to stop it: cancelled by the client, or over its time limit."""
+    """Raised inside a job to stop it: ``cancelled`` by the client, or over its time limit."""
+
+    def __init__(self, reason: str, cancelled: bool = False) -> None:
+        super().__init__(reason)
+        self.cancelled = cancelled
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def run_job(job: Job, store: JobStore, layout: Layout, recognizers, job_timeout:
             return
         last = now
         if store.progress(job.id, done, total, unit) != "running":
-            raise JobStopped("cancelled")
+            raise JobStopped("cancelled", cancelled=True)
         if job_timeout and now - started > job_timeout:
             raise JobStopped(f"the job took longer than the server's limit of {job_timeout:g} s")
 
@@ -117,22 +121,21 @@ def run_job(job: Job, store: JobStore, layout: Layout, recognizers, job_timeout:
         if not store.finish(job.id, "done", result=result, files=files):
             shutil.rmtree(job_dir, ignore_errors=True)  # cancelled as it finished
     except JobStopped as stop:
-        shutil.rmtree(scratch, ignore_errors=True)
-        if str(stop) == "cancelled":
+        if stop.cancelled:
             shutil.rmtree(job_dir, ignore_errors=True)
         else:
             store.finish(job.id, "failed", error=str(stop))
     except ActscopeError as error:
-        shutil.rmtree(scratch, ignore_errors=True)
         store.finish(job.id, "failed", error=str(error))
     except Exception as error:  # a bug, not the user's input: say so, keep the worker
         logger.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        shutil.rmtree(scratch, ignore_errors=True)
         store.finish(
             job.id,
             "failed",
             error=f"internal error ({type(error).__name__}: {error}); see the server's log",
         )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # what a stopped or failed job left
 
 
 def _die_with_parent(parent: int) -> None:
