@@ -350,3 +350,53 @@ def test_logit_adjustment_needs_the_labels(tmp_path):
         train(config(tmp_path, "logit_adjustment=1.0"), make_model(), Unlabelled(), None, CLASSES)
     with pytest.raises(ConfigError, match="logit_adjustment"):
         config(tmp_path, "logit_adjustment=-1").validate()
+
+
+class Pooled(Blobs):
+    """Blobs pooled from two sources: in class "a", 90% of the items come from "big", the
+    rest from "small"; the other classes come from "big" alone. Items it is asked for are
+    counted by source."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size, 3)
+        self.labels = np.arange(size) % 4
+        sources = np.where((self.labels == 0) & (np.arange(size) % 40 < 4), "small", "big")
+        record = type("Record", (), {})
+        records = []
+        for label, source in zip(self.labels, sources, strict=True):
+            one = record()
+            one.label, one.source = int(label), str(source)
+            records.append(one)
+        self.items = type("Items", (), {"records": records})()
+        self.drawn: list[tuple[int, str]] = []
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        self.drawn.append((int(self.labels[i]), self.items.records[i].source))
+        return super().__getitem__(i)
+
+
+def test_balance_sources_draws_each_source_of_a_class_equally(tmp_path):
+    data = Pooled(400)
+    cfg = config(
+        tmp_path,
+        "balance_sources=true",
+        "epochs=2",
+        "early_stopping.metric=train_loss",
+        "early_stopping.mode=min",
+    )
+    train(cfg, make_model(), data, None, CLASSES)
+    drawn = data.drawn
+    class_a = [source for label, source in drawn if label == 0]
+    assert 0.4 < class_a.count("small") / len(class_a) < 0.6  # 10% of class a's items
+    assert 0.2 < len(class_a) / len(drawn) < 0.3  # the class keeps its quarter of the epoch
+
+
+def test_balance_sources_needs_a_pooled_dataset(tmp_path):
+    with pytest.raises(ConfigError, match="balance_sources needs a pooled dataset"):
+        cfg = config(
+            tmp_path,
+            "balance_sources=true",
+            "early_stopping.metric=train_loss",
+            "early_stopping.mode=min",
+        )
+        train(cfg, make_model(), Blobs(64, 1), None, CLASSES)

@@ -80,7 +80,9 @@ class TrainConfig:
     weights by name or source, an upstream checkpoint file, an actscope checkpoint); the
     classifier is replaced unless the weights were trained on the run's classes.
     ``freeze_backbone`` trains only the classifier; the frozen layers' batch-norm statistics
-    stay as loaded.
+    stay as loaded. ``balance_sources`` (pooled datasets) draws each epoch's samples so that
+    within every class each source dataset is drawn equally often, the class's share of the
+    epoch unchanged.
     """
 
     model: str = ""
@@ -96,6 +98,7 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     label_smoothing: float = 0.0
     logit_adjustment: float = 0.0
+    balance_sources: bool = False
     grad_clip: float = 0.0
     seed: int = 0
     amp: bool = False

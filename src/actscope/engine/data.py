@@ -68,6 +68,8 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
     ``(seed, epoch)`` only; ``shuffle=False`` keeps dataset order (seeds are still drawn).
     ``shard=(rank, size)`` yields rank's share of each batch (positions ``rank::size``), so
     that ``size`` processes together train on exactly the batches and seeds of one.
+    ``weights`` ``(size,)``: the epoch is ``size`` draws with replacement in proportion to
+    them instead of a permutation.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
         shuffle: bool = True,
         drop_last: bool = True,
         shard: tuple[int, int] = (0, 1),
+        weights: torch.Tensor | None = None,
     ) -> None:
         self.size = size
         self.epoch = epoch
@@ -89,7 +92,12 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
         self.drop_last = drop_last
         self.rank, self.shards = shard
         generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
-        self.order = torch.randperm(size, generator=generator) if shuffle else torch.arange(size)
+        if weights is not None:
+            self.order = torch.multinomial(weights, size, replacement=True, generator=generator)
+        elif shuffle:
+            self.order = torch.randperm(size, generator=generator)
+        else:
+            self.order = torch.arange(size)
         self.seeds = torch.randint(0, 2**62, (size,), generator=generator)
 
     def batches_per_epoch(self) -> int:

@@ -25,6 +25,7 @@ import math
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,6 +210,7 @@ class Trainer:
         if config.logit_adjustment:
             prior = class_prior(train_set, len(self.class_names))
             self.loss_fn = LogitAdjustedLoss(self.loss_fn, prior, config.logit_adjustment)
+        self.sample_weights = source_balanced_weights(train_set) if config.balance_sources else None
 
         # Progress of the run; all of it goes into last.pt.
         self.epoch = 0  # index of the epoch in progress
@@ -257,6 +259,7 @@ class Trainer:
             start=self.position,
             drop_last=config.drop_last,
             shard=(self.world.rank, self.world.size),
+            weights=self.sample_weights,
         )
         loader = make_loader(
             self.train_set,
@@ -709,6 +712,24 @@ def class_prior(dataset: Dataset, num_classes: int) -> torch.Tensor:
         )
     counts = torch.bincount(torch.as_tensor(list(labels), dtype=torch.long), minlength=num_classes)
     return counts.double() / counts.sum()
+
+
+def source_balanced_weights(dataset: Dataset) -> torch.Tensor:
+    """Sampling weights ``(N,)`` under which, within each class, every source dataset of a
+    pooled dataset is drawn equally often and each class keeps its share: an item of class
+    ``c`` from source ``s`` weighs ``n_c / (S_c * n_cs)``, with ``S_c`` sources in class ``c``.
+    Without it a class pooled from several sets looks mostly like its largest one."""
+    records = getattr(getattr(dataset, "items", None), "records", None)
+    if not records or not any(r.source for r in records):
+        raise ConfigError(
+            "balance_sources needs a pooled dataset whose items name their source (such as "
+            "everyday); set balance_sources: false"
+        )
+    cells = Counter((r.label, r.source) for r in records)
+    classes = Counter(r.label for r in records)
+    sources = Counter(label for label, _ in cells)
+    weights = [classes[r.label] / (sources[r.label] * cells[r.label, r.source]) for r in records]
+    return torch.tensor(weights, dtype=torch.double)
 
 
 def training_loss(
