@@ -7,11 +7,14 @@ to it: ``configs/everyday.yaml`` with ``data.options.sources`` lacking it), once
 number of clips per class and seed, the few-shot recipe (``configs/few_shot.yaml``) trains on
 that many clips per class of the target's training split (drawn with the seed), once
 fine-tuning the variant (``pretrained``) and once from scratch with the same features and
-recipe, and tests on the target's whole test split. Prints each row and the mean and
-spread, and writes ``docs/everyday/few_shot.json``.
+recipe, and tests on the target's whole test split. Each run is also scored on the
+target's training clips it did not draw (``val_top1``): a split that is not the test split,
+on which recipes (config ``overrides``, given after the options) can be compared. Prints
+each row and the mean and spread, and writes ``docs/everyday/few_shot.json``.
 
     .venv/bin/python benchmarks/bench_few_shot.py [--targets penn-action jhmdb] \\
-        [--shots 5 10] [--seeds 0 1 2] [--jobs 2]
+        [--shots 5 10] [--seeds 0 1 2] [--starts pretrained scratch] [--jobs 2] \\
+        [KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -30,11 +33,16 @@ from pathlib import Path
 
 import torch
 
-from actscope.checkpoint import load_checkpoint
+from actscope.checkpoint import load_checkpoint, load_trained_model
+from actscope.datasets.base import dataset_root
+from actscope.datasets.catalog import get_dataset, per_class, split
 from actscope.datasets.everyday import load_taxonomy
-from actscope.engine.config import load_config
+from actscope.datasets.skeleton_torch import SkeletonTorchDataset
+from actscope.engine.config import TrainConfig, load_config
+from actscope.engine.evaluate import evaluate
 from actscope.engine.run import fit
 from actscope.files import write_text
+from actscope.models.registry import input_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = {"penn-action": "official", "jhmdb": "split1"}
@@ -72,10 +80,17 @@ def model_overrides(checkpoint: Path) -> list[str]:
 
 
 def few_shot(
-    target: str, shots: int, seed: int, variant: Path, pretrained: bool, runs: Path
+    target: str,
+    shots: int,
+    seed: int,
+    variant: Path,
+    pretrained: bool,
+    runs: Path,
+    recipe: tuple[str, ...] = (),
 ) -> dict:
-    """Train the few-shot recipe on ``shots`` clips per class of ``target`` from ``variant``
-    (``pretrained``) or from scratch with its architecture; the test top-1."""
+    """Train the few-shot recipe (with the ``recipe`` overrides) on ``shots`` clips per class
+    of ``target`` from ``variant`` (``pretrained``) or from scratch with its architecture;
+    the test top-1 and the top-1 on the training clips not drawn."""
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     start = "pretrained" if pretrained else "scratch"
@@ -90,10 +105,12 @@ def few_shot(
         "threads=1",
         f"pretrained={variant if pretrained else ''}",
         *model_overrides(variant),
+        *recipe,
     ]
     config = load_config(ROOT / "configs" / "few_shot.yaml", overrides)
     began = time.perf_counter()
-    report = fit(config, overwrite=True).reports["test"]
+    run = fit(config, overwrite=True)
+    report = run.reports["test"]
     return {
         "target": target,
         "shots": shots,
@@ -101,8 +118,29 @@ def few_shot(
         "start": start,
         "top1": report.top1,
         "test_clips": report.num_samples,
+        "val_top1": undrawn_top1(config, run.model_path),
         "minutes": round((time.perf_counter() - began) / 60, 2),
     }
+
+
+def undrawn_top1(config: TrainConfig, model_path: Path) -> float:
+    """Top-1 of the trained model on the target's training clips that the run did not draw."""
+    model, checkpoint = load_trained_model(model_path)
+    entry = get_dataset(config.data.name)
+    items = entry.load(dataset_root(entry, config.data.root))
+    train_items, _ = split(items, config.data.protocol)
+    options = config.data.options
+    drawn = per_class(train_items, int(options["shots"]), int(options["shots_seed"]))
+    chosen = {r.path for r in drawn.records}
+    rest = train_items.subset(i for i, r in enumerate(train_items.records) if r.path not in chosen)
+    features = input_from_dict(checkpoint["input"])
+    report = evaluate(
+        model,
+        SkeletonTorchDataset(rest, features),
+        class_names=checkpoint["class_names"],
+        device="cpu",
+    )
+    return report.top1
 
 
 def main() -> None:
@@ -110,48 +148,58 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=["penn-action", "jhmdb"])
     parser.add_argument("--shots", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--starts", nargs="+", default=["pretrained", "scratch"])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "few_shot")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "everyday" / "few_shot.json")
+    parser.add_argument("overrides", nargs="*", help="config KEY=VALUE overrides of the recipe")
     args = parser.parse_args()
     began = time.perf_counter()
+    recipe = tuple(args.overrides)
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         variants = {t: pool.submit(pretrain, t, args.runs) for t in args.targets}
         variants = {t: f.result() for t, f in variants.items()}
         futures = [
-            pool.submit(few_shot, t, k, s, variants[t], pretrained, args.runs)
+            pool.submit(few_shot, t, k, s, variants[t], start == "pretrained", args.runs, recipe)
             for t in args.targets
             for k in args.shots
             for s in args.seeds
-            for pretrained in (True, False)
+            for start in args.starts
         ]
         rows = [f.result() for f in futures]
     summary = []
     for target in args.targets:
         for shots in args.shots:
             line = {"target": target, "shots": shots}
-            for start in ("pretrained", "scratch"):
-                values = [
-                    r["top1"]
+            words = []
+            for start in args.starts:
+                chosen = [
+                    r
                     for r in rows
                     if (r["target"], r["shots"], r["start"]) == (target, shots, start)
                 ]
                 line[start] = {
-                    "mean": statistics.fmean(values),
-                    "std": statistics.pstdev(values),
-                    "seeds": [round(v, 4) for v in values],
+                    key: {
+                        "mean": statistics.fmean(r[key] for r in chosen),
+                        "std": statistics.pstdev(r[key] for r in chosen),
+                        "seeds": [round(r[key], 4) for r in chosen],
+                    }
+                    for key in ("top1", "val_top1")
                 }
-            line["gain"] = line["pretrained"]["mean"] - line["scratch"]["mean"]
+                top1, val = line[start]["top1"], line[start]["val_top1"]
+                words.append(
+                    f"{start} {100 * top1['mean']:.1f} ± {100 * top1['std']:.1f} "
+                    f"(undrawn training clips {100 * val['mean']:.1f})"
+                )
+            if {"pretrained", "scratch"} <= set(args.starts):
+                line["gain"] = line["pretrained"]["top1"]["mean"] - line["scratch"]["top1"]["mean"]
+                words.append(f"gain {100 * line['gain']:+.1f} points")
             summary.append(line)
-            print(
-                f"{target:<12} {shots:>2} clips/class: pretrained "
-                f"{100 * line['pretrained']['mean']:.1f} ± {100 * line['pretrained']['std']:.1f}, "
-                f"scratch {100 * line['scratch']['mean']:.1f} ± "
-                f"{100 * line['scratch']['std']:.1f}, gain {100 * line['gain']:+.1f} points"
-            )
+            print(f"{target:<12} {shots:>2} clips/class: " + ", ".join(words))
     result = {
         "command": " ".join(["benchmarks/bench_few_shot.py", *sys.argv[1:]]),
+        "recipe": list(recipe),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"1 thread per run, {args.jobs} side by side",
         "minutes": round((time.perf_counter() - began) / 60, 1),

@@ -400,3 +400,27 @@ def test_balance_sources_needs_a_pooled_dataset(tmp_path):
             "early_stopping.mode=min",
         )
         train(cfg, make_model(), Blobs(64, 1), None, CLASSES)
+
+
+def test_backbone_lr_scale_moves_the_backbone_less_than_the_classifier(tmp_path):
+    moved = {}
+    for scale in (1.0, 0.01):
+        model = make_model()
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        cfg = config(
+            tmp_path / str(scale),
+            f"backbone_lr_scale={scale}",
+            "epochs=1",
+            "early_stopping.metric=train_loss",
+            "early_stopping.mode=min",
+        )
+        train(cfg, model, Blobs(200, 1), None, CLASSES)
+        after = model.state_dict()
+        moved[scale] = {
+            part: float((after[key] - before[key]).abs().mean())
+            for part, key in (("backbone", "layers.0.weight"), ("head", "layers.4.weight"))
+        }
+    assert moved[0.01]["backbone"] < 0.1 * moved[1.0]["backbone"], moved
+    assert moved[0.01]["head"] > 0.3 * moved[1.0]["head"], moved
+    with pytest.raises(ConfigError, match="backbone_lr_scale"):
+        config(tmp_path, "backbone_lr_scale=0").validate()

@@ -80,7 +80,9 @@ class TrainConfig:
     weights by name or source, an upstream checkpoint file, an actscope checkpoint); the
     classifier is replaced unless the weights were trained on the run's classes.
     ``freeze_backbone`` trains only the classifier; the frozen layers' batch-norm statistics
-    stay as loaded. ``balance_sources`` (pooled datasets) draws each epoch's samples so that
+    stay as loaded; ``backbone_lr_scale`` sets the rate of everything but the classifiers to
+    that fraction of ``optimizer.lr`` (fine-tuning: the loaded features move less than the
+    new classifier). ``balance_sources`` (pooled datasets) draws each epoch's samples so that
     within every class each source dataset is drawn equally often, the class's share of the
     epoch unchanged.
     """
@@ -89,6 +91,7 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrained: str = ""
     freeze_backbone: bool = False
+    backbone_lr_scale: float = 1.0
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 30
     batch_size: int = 32
@@ -130,6 +133,7 @@ class TrainConfig:
             (0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)"),
             (self.logit_adjustment >= 0, "logit_adjustment", "must be 0 (off) or more"),
             (self.grad_clip >= 0, "grad_clip", "must be 0 (off) or more"),
+            (0 < self.backbone_lr_scale <= 1, "backbone_lr_scale", "must be in (0, 1]"),
             (self.workers >= 0, "workers", "must be 0 or more"),
             (self.threads is None or self.threads >= 1, "threads", "must be null or at least 1"),
             (self.checkpoint_every >= 0, "checkpoint_every", "must be 0 (epoch ends) or more"),

@@ -571,14 +571,29 @@ class Trainer:
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     """AdamW or SGD with momentum. Weight decay applies to weight matrices and kernels
-    (``ndim >= 2``), not to biases and normalisation parameters."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
+    (``ndim >= 2``), not to biases and normalisation parameters; with ``backbone_lr_scale``
+    below 1, everything but the classifiers learns at that fraction of the rate."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not named:
         raise ConfigError("the model has no trainable parameters")
     opt = config.optimizer
+    parts = [(named, 1.0)]  # (parameters, fraction of the rate)
+    if config.backbone_lr_scale != 1:
+        from actscope.models.convert import classifier_names
+
+        heads = tuple(f"{name}." for name in classifier_names(model))
+        parts = [
+            ([(n, p) for n, p in named if n.startswith(heads)], 1.0),
+            ([(n, p) for n, p in named if not n.startswith(heads)], config.backbone_lr_scale),
+        ]
     groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": opt.weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        {
+            "params": [p for _, p in part if (p.ndim >= 2) == decay],
+            "weight_decay": opt.weight_decay if decay else 0.0,
+            "lr": opt.lr * scale,
+        }
+        for part, scale in parts
+        for decay in (True, False)
     ]
     groups = [g for g in groups if g["params"]]
     if opt.name == "sgd":
