@@ -139,6 +139,29 @@ def test_cli_predict_usage_errors(files, tmp_path):
     assert two.returncode == 2 and "--json or --csv" in two.stderr
 
 
+def test_cli_device_option(files, capsys):
+    """--device cpu and auto (the default) name the same actions here; cuda where there is
+    none is one line, before any video is read, in predict and in detect."""
+    import torch
+
+    video = str(files["short"])
+    runs = {
+        device: run_main(capsys, "predict", video, "-m", str(files["rgb"]), "--json", *device)
+        for device in ((), ("--device", "cpu"), ("--device", "auto"))
+    }
+    assert all(code == 0 for code, _, _ in runs.values())
+    results = [json.loads(out) for _, out, _ in runs.values()]
+    for result in results:
+        del result[0]["seconds"]
+    assert results[0] == results[1] == results[2]
+    if torch.cuda.is_available():
+        return
+    for command in ("predict", "detect"):
+        code, out, err = run_main(capsys, command, video, "--device", "cuda")
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert err.strip() == "error: device 'cuda' asked for but CUDA is not available; use cpu"
+
+
 def test_the_default_model_answers_honestly_on_the_readme_clip():
     """The README's main-job command, through the API, on the shipped model: the clip shows
     drinking, which is not in the default's vocabulary, so the answer is "unknown action"

@@ -24,7 +24,9 @@ from torch import nn
 
 from actscope.checkpoint import default_checkpoint
 from actscope.engine.calibration import UnknownRule
-from actscope.errors import ForeignCheckpointError, ModelError
+from actscope.engine.device import resolve_device
+from actscope.errors import ConfigError, ForeignCheckpointError, ModelError
+from actscope.inference.onnx_backend import OnnxModel, has_cuda_provider
 from actscope.models.registry import InputSpec, input_from_dict
 from actscope.pose.camera import CAMERA_SPACE, camera_skeleton, mirror_skeleton
 from actscope.pose.estimate import PoseTrack
@@ -49,7 +51,9 @@ class Recognizer:
     actions.
 
     Build one with :meth:`load` (or :meth:`for_input`), which returns the subclass for the
-    spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`.
+    spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`. The model runs on
+    the CPU unless moved with :meth:`to` (or loaded with ``device``); inputs are prepared on
+    the CPU and scores come back there, wherever it runs.
     """
 
     model: nn.Module
@@ -80,12 +84,22 @@ class Recognizer:
         return family(model, list(class_names), spec, source, unknown)
 
     @classmethod
-    def load(cls, model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
+    def load(
+        cls,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        backend: str = "torch",
+        device: str | torch.device = "cpu",
+    ) -> Recognizer:
         """Load ``"default"``, a checkpoint path, a registered model name, or an ``.onnx`` file
         of ``actscope export``. ``backend``: ``"torch"`` (eager PyTorch) or ``"onnx"`` (ONNX
-        Runtime; a model that is not an ``.onnx`` file is exported once into a cache)."""
-        name = os.fspath(model)
+        Runtime; a model that is not an ``.onnx`` file is exported once into a cache).
+        ``device``: where the model runs, as :meth:`to` takes it."""
         check_backend(backend)
+        inference_device(device)  # refused before a model is read
+        return cls._load(os.fspath(model), backend).to(device)
+
+    @classmethod
+    def _load(cls, name: str, backend: str) -> Recognizer:
         if name.lower().endswith(".onnx"):
             return cls.from_onnx(name)
         if backend == "onnx":
@@ -164,11 +178,36 @@ class Recognizer:
         path, source = cached_export(model, weights)
         return cls.from_onnx(path, f"{source} (onnx)")
 
+    def to(self, device: str | torch.device) -> Recognizer:
+        """Run the model on ``device`` from now on and return this recognizer: ``"auto"``
+        (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. An ONNX
+        model runs on ONNX Runtime's CUDA provider (``"auto"``: when this onnxruntime has
+        it). A device that is not there is a one-line :class:`ModelError`."""
+        target = inference_device(device)
+        if isinstance(self.model, OnnxModel):
+            if str(device) == "auto" and target.type == "cuda" and not has_cuda_provider():
+                target = torch.device("cpu")
+            self.model.run_on(target)
+        else:
+            self.model.to(target)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        if isinstance(self.model, OnnxModel):
+            return self.model.device
+        first = next(self.model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+
     @torch.inference_mode()
     def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
-        """Softmax probabilities ``(N, K)`` for a batch of model inputs ``(N, ...)``."""
+        """Softmax probabilities ``(N, K)`` on the CPU for a batch of model inputs
+        ``(N, ...)`` (on any device), run ``batch_size`` at a time on the model's device."""
+        # ONNX Runtime takes host memory and copies it to its device itself
+        device = torch.device("cpu") if isinstance(self.model, OnnxModel) else self.device
         out = [
-            torch.softmax(self.model(inputs[i : i + batch_size]).float(), dim=-1)
+            torch.softmax(self.model(inputs[i : i + batch_size].to(device)).float(), dim=-1).cpu()
             for i in range(0, len(inputs), batch_size)
         ]
         return torch.cat(out).numpy() if out else self._empty()
@@ -320,8 +359,22 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def load_model(model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
+def inference_device(device: str | torch.device) -> torch.device:
+    """``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``) as the torch device it
+    names here; a one-line :class:`ModelError` for one that is unknown or not there."""
+    try:
+        return resolve_device(str(device))
+    except ConfigError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def load_model(
+    model: str | os.PathLike = DEFAULT_MODEL,
+    backend: str = "torch",
+    device: str | torch.device = "cpu",
+) -> Recognizer:
     """Load a model ready to recognise actions: ``"default"`` (shipped, offline), an actscope
     checkpoint path, a registered model name with published weights, or an ``.onnx`` file;
-    ``backend``: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
-    return Recognizer.load(model, backend)
+    ``backend``: ``"torch"`` or ``"onnx"`` (ONNX Runtime); ``device``: where it runs
+    (``"cpu"``, ``"cuda"``, ``"auto"``: see :meth:`Recognizer.to`)."""
+    return Recognizer.load(model, backend, device)
