@@ -4,6 +4,7 @@ videos without a person, the CLI on a real clip, and the shipped default model."
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,12 @@ import pytest
 
 from actscope.errors import VideoError
 from actscope.inference import Recognizer, detect, predict
-from actscope.inference.prediction import collect_videos, output_path
+from actscope.inference.prediction import (
+    collect_videos,
+    output_path,
+    predict_read,
+    read_for_model,
+)
 from actscope.inference.recognizer import default_checkpoint
 from realdata import shared_path
 from test_detect import ScriptedPerson, between, run_main
@@ -235,3 +241,26 @@ def test_cli_detect_on_a_bad_video_writes_nothing(files, tmp_path, capsys):
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {truncated}: ")
     assert list(out.iterdir()) == []
+
+
+def test_the_two_halves_of_predict_give_its_results(files, tmp_path):
+    """``read_for_model`` then ``predict_read`` (actscope batch's Ray stages, with the read
+    pickled between them) give predict's results exactly: a skeleton model on a video and on
+    a poses file, an RGB model on a video."""
+    from actscope.pose.estimate import extract_poses
+
+    person = ScriptedPerson(moving=between(2.0, 8.0))
+    poses = tmp_path / "poses.npz"
+    extract_poses(files["clip"], ScriptedPerson(moving=between(3.0, 6.0))).save(poses)
+    for model, video, options in (
+        (files["model"], str(files["clip"]), {"estimator": person}),
+        (files["model"], str(poses), {}),
+        (files["rgb"], str(files["short"]), {"clips": 3}),
+    ):
+        recognizer = Recognizer.load(model)
+        [whole] = predict(video, recognizer, top_k=3, **options)
+        read = pickle.loads(pickle.dumps(read_for_model(recognizer, video, **options)))
+        halves = predict_read(recognizer, video, read, top_k=3)
+        assert whole.ok and whole.top and halves.seconds == 0.0
+        assert halves.to_dict() == {**whole.to_dict(), "seconds": 0.0}, video
+        assert np.array_equal(halves.scores.probs, whole.scores.probs)

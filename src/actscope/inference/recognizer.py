@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 BACKENDS = ("torch", "onnx")
+CLIP_BATCH = 8
+"""RGB clips per model call: their activations are large."""
 
 
 @dataclass
@@ -319,11 +321,15 @@ class ClipRecognizer(Recognizer):
         """Frames ``(T, H, W, 3)`` uint8 -> model input ``(C, T, size, size)``."""
         return self.input.transform()
 
-    def clip_scores(self, clips: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
-        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
+    def clip_inputs(self, clips: list[np.ndarray]) -> torch.Tensor:
+        """Model inputs ``(N, C, T, size, size)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
         transform = self.clip_transform()
+        return torch.stack([transform(c) for c in clips])
+
+    def clip_scores(self, clips: list[np.ndarray], batch_size: int = CLIP_BATCH) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
         out = [
-            self.scores(torch.stack([transform(c) for c in clips[i : i + batch_size]]), batch_size)
+            self.scores(self.clip_inputs(clips[i : i + batch_size]), batch_size)
             for i in range(0, len(clips), batch_size)
         ]
         return np.concatenate(out) if out else self._empty()
@@ -331,12 +337,20 @@ class ClipRecognizer(Recognizer):
     def video_clips(
         self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Score ``num_clips`` clips spread evenly over ``video``.
+        """Score ``num_clips`` clips spread evenly over ``video`` (:meth:`read_clips`).
 
         Returns clip ``starts (N,)``, ``ends (N,)`` in seconds, probabilities ``(N, K)`` and
-        the video's frame count. Segment-sampling models (TSN, TSM) take one clip of one
-        frame per segment of the whole video.
+        the video's frame count.
         """
+        clips = self.read_clips(video, num_clips, allow_partial=allow_partial)
+        return clips.starts, clips.ends, self.clip_probs(clips), clips.frame_count
+
+    def read_clips(
+        self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
+    ) -> VideoClips:
+        """``num_clips`` clips spread evenly over ``video``, decoded and transformed: all of
+        the work on a video but the model's. Segment-sampling models (TSN, TSM) take one
+        clip of one frame per segment of the whole video."""
         from actscope.video import probe, read_video
 
         info = probe(video)
@@ -346,10 +360,24 @@ class ClipRecognizer(Recognizer):
         if frames.ndim == 4:  # one clip: (T, H, W, 3)
             frames, times = frames[None], times[None]
         period = 1.0 / info.fps if info.fps > 0 else 0.0
-        starts = times[:, 0]
-        ends = times[:, -1] + period
-        probs = self.clip_scores(list(frames))
-        return starts, ends, probs, int(info.frame_count)
+        inputs = self.clip_inputs(list(frames))
+        return VideoClips(inputs, times[:, 0], times[:, -1] + period, int(info.frame_count))
+
+    def clip_probs(self, clips: VideoClips) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of clips from :meth:`read_clips`: the model's part,
+        in the batches :meth:`clip_scores` uses."""
+        return self.scores(clips.inputs, CLIP_BATCH)
+
+
+@dataclass
+class VideoClips:
+    """Clips of one video ready for an RGB model: ``inputs (N, C, T, size, size)`` float32,
+    ``starts (N,)`` and ``ends (N,)`` seconds, and the video's ``frame_count``."""
+
+    inputs: torch.Tensor
+    starts: np.ndarray
+    ends: np.ndarray
+    frame_count: int
 
 
 def check_backend(backend: str) -> str:
