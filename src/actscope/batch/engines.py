@@ -147,7 +147,7 @@ def run_ray(
                 batch_format="pyarrow",
                 compute=pool(size=_model_actors(settings, gpus)),
                 num_cpus=1,
-                num_gpus=1 if gpus else 0,
+                num_gpus=min(1.0, gpus),
             )
         else:
             results = dataset.map_batches(
@@ -167,7 +167,8 @@ def run_ray(
 
 
 def _model_actors(settings: BatchSettings, gpus: float) -> int:
-    """Predict's model actors: one per whole GPU, or one on the CPU."""
+    """Predict's model actors: one per GPU (one sharing a fraction of one), or one on the
+    CPU."""
     return max(1, int(gpus)) if settings.device != "cpu" else 1
 
 

@@ -562,9 +562,15 @@ def stream_video_poses(
     :class:`Skeleton` (for rendering; a few hundred bytes per frame), else ``None``.
     ``on_frame(frame)`` is called after each frame.
     """
-    options = {"step": step, "work_size": work_size, "workers": workers, "estimator": estimator}
     with video_poses(
-        recognizer, video, **options, allow_partial=allow_partial, mirrored=mirrored
+        recognizer,
+        video,
+        step=step,
+        work_size=work_size,
+        workers=workers,
+        estimator=estimator,
+        allow_partial=allow_partial,
+        mirrored=mirrored,
     ) as (form, frames):
         stream = form.stream(recognizer, window=window, hop=hop, keep_history=keep_history)
         kept: list[tuple[np.ndarray, np.ndarray]] = []
