@@ -1,25 +1,32 @@
 """actscope batch on real clips: the local engine gives predict's results, bad files are rows
 with errors, reruns skip what is done, a run killed with SIGKILL resumes with every file
-exactly once, and the Ray engine gives the local engine's rows."""
+exactly once, and the Ray engine (predict in two stages: poses or clips on CPU actors, the
+model in actors of its own) gives the local engine's rows, on a Ray it starts and on a
+cluster started with `ray start`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+import torch
 
 pq = pytest.importorskip("pyarrow.parquet", reason="actscope[batch] is not installed")
 
 from actscope.batch import run_batch  # noqa: E402
 from actscope.batch.engines import require  # noqa: E402
-from actscope.errors import ConfigError  # noqa: E402
+from actscope.errors import ConfigError, ModelError  # noqa: E402
 from realdata import shared_path  # noqa: E402
+from test_recognizer import video_checkpoint  # noqa: E402
 from videogen import write_video  # noqa: E402
 
 pytestmark = pytest.mark.real_data
@@ -146,6 +153,117 @@ def test_ray_engine_gives_the_local_rows(local, clips, bad, tmp_path):
     assert (summary.ok, summary.failed) == (3, 1)
     rows = pq.read_table(output).to_pylist()
     assert same(rows, [row for row in local[1] if row["path"] != bad[1]])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Ray cluster as a user starts one: `ray start --head` with 2 CPUs and no GPU, in
+    its own temp dir and ports, its workers importing this actscope (the source folder on
+    their PYTHONPATH). Ray binds the machine's address, not loopback, when it has one, and
+    asks its drivers for its token (Ray's default). Yields its address; stopped by ending
+    the process group it was started in (`ray stop` would stop every Ray of this user), at
+    once rather than after Ray's 30 s drain."""
+    pytest.importorskip("ray", reason="actscope[batch] is not installed")
+    import actscope
+
+    # short: Ray's socket paths under it must fit in 107 bytes
+    folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    source = str(Path(actscope.__file__).resolve().parents[1])
+    given = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source, *map(os.path.abspath, given)])}
+    env.pop("RAY_ADDRESS", None)
+    env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
+    ports = {
+        "--dashboard-agent-listen-port": free_port(),
+        "--dashboard-agent-grpc-port": free_port(),
+        "--runtime-env-agent-port": free_port(),
+        "--metrics-export-port": free_port(),
+    }
+    command = [
+        str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+        "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard=false",
+        "--port", "0", "--temp-dir", str(folder),
+        "--object-store-memory", str(100 * 2**20), "--disable-usage-stats",
+        *(str(part) for item in ports.items() for part in item),
+    ]  # fmt: skip
+    log = (folder / "start.log").open("wb")
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        written = folder / "ray_current_cluster"
+        deadline = time.monotonic() + 120
+        while not written.exists() or not written.read_text().strip():
+            assert process.poll() is None, (folder / "start.log").read_text()
+            assert time.monotonic() < deadline, "ray start did not start in 120 s"
+            time.sleep(0.2)
+        yield written.read_text().strip()
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # a start that failed has ended
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_address_auto_runs_on_a_running_cluster(cluster, clips, bad, tmp_path):
+    """`actscope batch --engine ray --address auto` finds the cluster through RAY_ADDRESS
+    (given an address, Ray sends the cluster's token only with RAY_AUTH_MODE=token): the
+    default (skeleton) model and an RGB model give the local engine's rows, a bad file its
+    error row; --device cuda on a cluster without a GPU is one line. The command runs in a
+    process of its own, as a user's does (in one process, Ray 2.60 cannot run Ray Data on a
+    cluster after a local Ray of its own: its actors are cancelled)."""
+    env = {**os.environ, "RAY_ADDRESS": cluster, "RAY_AUTH_MODE": "token"}
+
+    def on_cluster(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "actscope", "batch", *args, "--engine", "ray"]
+        options = ["--address", "auto", "--workers", "1"]
+        return subprocess.run(
+            [*command, *options], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    videos = [write_video(tmp_path / f"v{i}.mp4", 40, fps=20, width=64, height=48) for i in (1, 2)]
+    rgb = str(video_checkpoint(tmp_path / "x3d.pt"))
+    for name, inputs, model in (
+        ("skeleton", [*clips[:2], bad[0]], "default"),
+        ("rgb", [*map(str, videos), bad[0]], rgb),
+    ):
+        outputs = {engine: tmp_path / f"{name}-{engine}.parquet" for engine in ("local", "ray")}
+        run_batch(inputs, outputs["local"], model=model, device="cpu")
+        done = on_cluster(*inputs, "-o", str(outputs["ray"]), "-m", model, "--device", "cpu")
+        assert done.returncode == 2, done.stderr  # the bad file
+        assert "2 done now, 0 done before, 1 failed" in done.stderr, name
+        rows = pq.read_table(outputs["ray"]).to_pylist()
+        assert same(rows, pq.read_table(outputs["local"]).to_pylist()), name
+    refused = on_cluster(clips[0], "-o", str(tmp_path / "cuda.parquet"), "--device", "cuda")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert (
+        "error: device 'cuda' asked for but the Ray cluster has no GPU; use auto or cpu"
+        in refused.stderr.splitlines()
+    )
+
+
+def test_the_device_is_not_a_setting_a_rerun_must_match(local, clips):
+    """Where the model runs changes no result a rerun must match: a rerun on the CPU of a
+    batch run with ``auto`` skips its files."""
+    summary = run_batch(clips, local[0].output, device="cpu")
+    assert (summary.skipped, summary.ok, summary.failed) == (3, 0, 0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where CUDA is missing")
+def test_cuda_where_there_is_none_stops_the_batch_in_one_line(clips, tmp_path):
+    with pytest.raises(ModelError, match="CUDA is not available"):
+        run_batch(clips[:1], tmp_path / "cuda.parquet", device="cuda")
 
 
 def test_detect_gives_a_row_per_segment_and_one_for_none(clips, tmp_path):

@@ -282,6 +282,29 @@ def test_export_cli_writes_a_file_predict_reads(tmp_path, capsys):
     assert loaded.class_names == [str(i) for i in range(5)] and loaded.name == "tcn"
 
 
+def test_onnx_device_cpu_is_the_cpu_provider_and_cuda_needs_onnxruntime_gpu(
+    default_onnx, utd_skeletons, monkeypatch
+):
+    """cpu: ONNX Runtime's CPU provider, scoring as ``load``'s default; auto: the CPU where
+    CUDA or onnxruntime's CUDA provider is missing; cuda without that provider: one line
+    saying what to install (CUDA is faked present for torch to reach that check)."""
+    import onnxruntime
+
+    default = Recognizer.load(default_onnx)
+    on_cpu = Recognizer.load(default_onnx, device="cpu")
+    assert on_cpu.model.session.get_providers() == ["CPUExecutionProvider"]
+    assert default.device.type == on_cpu.device.type == "cpu"
+    inputs = torch.stack([default.input(s) for s in utd_skeletons])
+    assert np.array_equal(on_cpu.scores(inputs), default.scores(inputs))
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert Recognizer.load(default_onnx, device="auto").device.type == "cpu"
+    with pytest.raises(ModelError, match="install onnxruntime-gpu") as info:
+        Recognizer.load(default_onnx, device="cuda")
+    assert "\n" not in str(info.value) and "CUDAExecutionProvider" in str(info.value)
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ModelError, match="unknown backend 'tensorrt'"):
         Recognizer.load("default", backend="tensorrt")

@@ -4,6 +4,7 @@ videos without a person, the CLI on a real clip, and the shipped default model."
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,12 @@ import pytest
 
 from actscope.errors import VideoError
 from actscope.inference import Recognizer, detect, predict
-from actscope.inference.prediction import collect_videos, output_path
+from actscope.inference.prediction import (
+    collect_videos,
+    output_path,
+    predict_read,
+    read_for_model,
+)
 from actscope.inference.recognizer import default_checkpoint
 from realdata import shared_path
 from test_detect import ScriptedPerson, between, run_main
@@ -139,6 +145,29 @@ def test_cli_predict_usage_errors(files, tmp_path):
     assert two.returncode == 2 and "--json or --csv" in two.stderr
 
 
+def test_cli_device_option(files, capsys):
+    """--device cpu and auto (the default) name the same actions here; cuda where there is
+    none is one line, before any video is read, in predict and in detect."""
+    import torch
+
+    video = str(files["short"])
+    runs = {
+        device: run_main(capsys, "predict", video, "-m", str(files["rgb"]), "--json", *device)
+        for device in ((), ("--device", "cpu"), ("--device", "auto"))
+    }
+    assert all(code == 0 for code, _, _ in runs.values())
+    results = [json.loads(out) for _, out, _ in runs.values()]
+    for result in results:
+        del result[0]["seconds"]
+    assert results[0] == results[1] == results[2]
+    if torch.cuda.is_available():
+        return
+    for command in ("predict", "detect"):
+        code, out, err = run_main(capsys, command, video, "--device", "cuda")
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert err.strip() == "error: device 'cuda' asked for but CUDA is not available; use cpu"
+
+
 def test_the_default_model_answers_honestly_on_the_readme_clip():
     """The README's main-job command, through the API, on the shipped model: the clip shows
     drinking, which is not in the default's vocabulary, so the answer is "unknown action"
@@ -212,3 +241,26 @@ def test_cli_detect_on_a_bad_video_writes_nothing(files, tmp_path, capsys):
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {truncated}: ")
     assert list(out.iterdir()) == []
+
+
+def test_the_two_halves_of_predict_give_its_results(files, tmp_path):
+    """``read_for_model`` then ``predict_read`` (actscope batch's Ray stages, with the read
+    pickled between them) give predict's results exactly: a skeleton model on a video and on
+    a poses file, an RGB model on a video."""
+    from actscope.pose.estimate import extract_poses
+
+    person = ScriptedPerson(moving=between(2.0, 8.0))
+    poses = tmp_path / "poses.npz"
+    extract_poses(files["clip"], ScriptedPerson(moving=between(3.0, 6.0))).save(poses)
+    for model, video, options in (
+        (files["model"], str(files["clip"]), {"estimator": person}),
+        (files["model"], str(poses), {}),
+        (files["rgb"], str(files["short"]), {"clips": 3}),
+    ):
+        recognizer = Recognizer.load(model)
+        [whole] = predict(video, recognizer, top_k=3, **options)
+        read = pickle.loads(pickle.dumps(read_for_model(recognizer, video, **options)))
+        halves = predict_read(recognizer, video, read, top_k=3)
+        assert whole.ok and whole.top and halves.seconds == 0.0
+        assert halves.to_dict() == {**whole.to_dict(), "seconds": 0.0}, video
+        assert np.array_equal(halves.scores.probs, whole.scores.probs)

@@ -111,3 +111,46 @@ def test_the_input_spec_picks_the_recognizer_and_each_refuses_the_other_spec(mod
         ClipRecognizer(models["2d"].model, list(CLASSES), models["2d"].input, "x")
     with pytest.raises(ModelError, match="takes a BodyFeatures"):
         SkeletonRecognizer(models["rgb"].model, list(CLASSES), models["rgb"].input, "x")
+
+
+def test_device_cpu_and_auto_score_as_the_default_load():
+    """``device="cpu"`` is what ``load`` always did; ``"auto"`` is the CPU where CUDA is not
+    available; the same inputs give the same scores, bit for bit."""
+    default = Recognizer.load("default")
+    on_cpu = Recognizer.load("default", device="cpu")
+    auto = Recognizer.load("default", device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert default.device.type == on_cpu.device.type == "cpu" and auto.device.type == expected
+    features = default.input
+    shape = (features.channels, features.frames, features.num_joints, features.persons)
+    inputs = torch.randn(5, *shape, generator=torch.Generator().manual_seed(0))
+    scores = default.scores(inputs)
+    assert scores.dtype == np.float32 and scores.shape == (5, len(default.class_names))
+    assert np.array_equal(on_cpu.scores(inputs), scores)
+    if expected == "cpu":
+        assert np.array_equal(auto.scores(inputs), scores)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where CUDA is missing")
+def test_cuda_where_there_is_none_is_a_one_line_model_error(models):
+    for attempt in (
+        lambda: Recognizer.load("default", device="cuda"),
+        lambda: models["2d"].to("cuda:0"),
+    ):
+        with pytest.raises(ModelError, match="CUDA is not available; use cpu") as info:
+            attempt()
+        assert "\n" not in str(info.value)
+    assert models["2d"].device.type == "cpu"  # a refused move leaves the model where it was
+    with pytest.raises(ModelError, match="unknown device 'gpu'"):
+        Recognizer.load("default", device="gpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_on_cuda_scores_as_on_the_cpu(models, tmp_path):
+    video = write_video(tmp_path / "clip.mp4", 40, fps=20, width=64, height=48)
+    on_cpu = models["rgb"].video_clips(video, num_clips=3)[2]
+    gpu = Recognizer.load(video_checkpoint(tmp_path / "rgb.pt"), device="cuda")
+    assert gpu.device.type == "cuda"
+    probs = gpu.video_clips(video, num_clips=3)[2]
+    assert probs.dtype == np.float32  # back on the CPU, as numpy
+    np.testing.assert_allclose(probs, on_cpu, atol=1e-4)

@@ -39,6 +39,7 @@ def run_batch(
     task: str = "predict",
     model: str = "default",
     backend: str = "torch",
+    device: str = "auto",
     top_k: int = 5,
     step: int = 1,
     engine: str = "local",
@@ -50,9 +51,11 @@ def run_batch(
     """Run ``task`` (``predict``, ``detect`` or ``pose``) on every video of ``inputs`` (files,
     folders, ``@list.txt`` files) into the Parquet file ``output``; one row per file, or per
     segment for ``detect``. Files already done (``ok``) in ``output`` or its parts are
-    skipped; failed ones are run again. ``engine``: ``local`` (this process) or ``ray``
-    (``workers`` actors; ``address`` a running cluster, else a local one). A part is written
-    at most every ``part_seconds``. ``on_progress(done, total)`` is called as files finish.
+    skipped; failed ones are run again. ``device``: where the model runs (``auto``: a GPU
+    where there is one, ``cpu``, ``cuda``). ``engine``: ``local`` (this process) or ``ray``
+    (``workers`` CPU actors; ``address`` a running cluster, else a local one). A part is
+    written at most every ``part_seconds``. ``on_progress(done, total)`` is called as files
+    finish.
     """
     started = time.perf_counter()
     if engine not in ENGINES:
@@ -60,7 +63,7 @@ def run_batch(
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be an integer of at least 1, got {workers!r}")
     require("pyarrow", "actscope batch")
-    settings = BatchSettings(task, model, backend, top_k, step).check()
+    settings = BatchSettings(task, model, backend, top_k, step, device).check()
     paths = batch_inputs(inputs)
     store = ResultStore(output, settings)
     statuses = store.statuses()

@@ -21,6 +21,14 @@ backend_option = click.option(
     help="Run the model with eager PyTorch or ONNX Runtime (a model that is not an .onnx file "
     "is exported once into a cache); an .onnx model always runs on ONNX Runtime.",
 )
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the model runs: auto (a CUDA GPU when there is one, else the CPU), cpu or "
+    "cuda (ONNX Runtime: onnxruntime-gpu). Videos are decoded and poses found on the CPU.",
+)
 
 # Outside a terminal rich assumes 80 columns and would truncate paths in tables.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

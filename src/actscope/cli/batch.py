@@ -8,7 +8,15 @@ import sys
 import click
 from rich.progress import MofNCompleteColumn
 
-from actscope.cli.app import USER_ERROR, app, backend_option, err, note, print_error
+from actscope.cli.app import (
+    USER_ERROR,
+    app,
+    backend_option,
+    device_option,
+    err,
+    note,
+    print_error,
+)
 from actscope.cli.recognize import MODEL_HELP
 from actscope.progress import progress_bar
 
@@ -38,9 +46,16 @@ from actscope.progress import progress_bar
     help="Run in this process, or on Ray (a local one, or the cluster at --address).",
 )
 @click.option("--address", help="Ray cluster to connect to ('auto': the one running here).")
-@click.option("--workers", default=2, show_default=True, help="Ray actors at once (one CPU each).")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    help="Ray actors decoding and finding poses at once, one CPU each (predict's model runs "
+    "in actors of its own: one per GPU, or one with a CPU of its own).",
+)
 @click.option("-m", "--model", default="default", show_default=True, help=MODEL_HELP)
 @backend_option
+@device_option
 @click.option("-k", "--top-k", default=5, show_default=True, help="Actions kept per video.")
 @click.option("--step", default=1, show_default=True, help="Use every STEP-th frame for poses.")
 def batch(
@@ -52,6 +67,7 @@ def batch(
     workers: int,
     model: str,
     backend: str,
+    device: str,
     top_k: int,
     step: int,
 ) -> None:
@@ -79,6 +95,7 @@ def batch(
             task=task,
             model=model,
             backend=backend,
+            device=device,
             top_k=top_k,
             step=step,
             engine=engine,

@@ -17,6 +17,7 @@ from actscope.cli.app import (
     app,
     backend_option,
     check_outputs,
+    device_option,
     err,
     note,
     out,
@@ -39,17 +40,18 @@ MIRRORED_HELP = (
 )
 
 
-def _load_model(model: str, weights: str | None, backend: str = "torch"):
-    from actscope.inference.recognizer import Recognizer
+def _load_model(model: str, weights: str | None, backend: str, device: str):
+    from actscope.inference.recognizer import Recognizer, inference_device
 
     if weights is None:
-        return Recognizer.load(model, backend)
+        return Recognizer.load(model, backend, device)
     if model == "default" or Path(model).exists():
         raise click.BadParameter(
             "--weights goes with a registered model name in --model, e.g. -m x3d_s",
             param_hint="--weights",
         )
-    return Recognizer.from_pretrained(model, weights, backend)
+    inference_device(device)  # refused before the weights are read
+    return Recognizer.from_pretrained(model, weights, backend).to(device)
 
 
 @app.command()
@@ -79,6 +81,7 @@ def _load_model(model: str, weights: str | None, backend: str = "torch"):
 @click.option("--clips", default=5, show_default=True, help="Clips per video (RGB models).")
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
 @backend_option
+@device_option
 @click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def predict(
@@ -95,6 +98,7 @@ def predict(
     clips: int,
     weights: str | None,
     backend: str,
+    device: str,
     mirrored: bool,
     allow_partial: bool,
 ) -> None:
@@ -123,7 +127,7 @@ def predict(
         check_outputs(output, render, timeline)
     else:
         check_outputs(output, folders=(render, timeline))
-    recognizer = _load_model(model, weights, backend)
+    recognizer = _load_model(model, weights, backend, device)
     with progress_bar(MofNCompleteColumn(), console=err) as progress:
         overall = progress.add_task("videos", total=len(paths), visible=len(paths) > 1)
         frames = progress.add_task("", total=None)
@@ -282,6 +286,7 @@ def _prediction_table(results, top_k: int) -> None:
 )
 @click.option("--weights", type=click.Path(exists=True), help=WEIGHTS_HELP)
 @backend_option
+@device_option
 @click.option("--mirrored", is_flag=True, help=MIRRORED_HELP)
 @click.option("--allow-partial", is_flag=True, help=PARTIAL_HELP)
 def detect(
@@ -300,6 +305,7 @@ def detect(
     work_size: int,
     weights: str | None,
     backend: str,
+    device: str,
     mirrored: bool,
     allow_partial: bool,
 ) -> None:
@@ -325,7 +331,7 @@ def detect(
     }
     options = DetectOptions(**{k: v for k, v in given.items() if v is not None}).validate()
     check_outputs(output, render, timeline)
-    recognizer = _load_model(model, weights, backend)
+    recognizer = _load_model(model, weights, backend, device)
     with progress_bar(TextColumn("{task.fields[seconds]}"), console=err) as progress:
         task = progress.add_task(Path(video).name, total=None, seconds="")
 

@@ -33,6 +33,10 @@ META_SOURCE = "actscope.source"
 META_VERSION = "actscope.version"
 META_UNKNOWN = "actscope.unknown"
 INSTALL_HINT = "install them with `pip install 'actscope[onnx]'`"
+CPU_PROVIDER = "CPUExecutionProvider"
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CUDA_HINT = "install onnxruntime-gpu in place of onnxruntime, or use --device cpu"
+CPU = torch.device("cpu")
 
 
 def require_onnx() -> tuple[Any, Any]:
@@ -58,17 +62,33 @@ def actscope_version() -> str:
         return "unknown"
 
 
-def providers() -> list[str]:
-    """ONNX Runtime's execution providers to use: CUDA when this build has it, then CPU."""
+def providers(device: torch.device) -> list[Any]:
+    """ONNX Runtime's execution providers for ``device``: the CPU's; for CUDA, CUDA's first
+    (the CPU's run what it lacks), or a one-line :class:`ModelError` when this onnxruntime
+    has no CUDA."""
+    if device.type == "cpu":
+        return [CPU_PROVIDER]
+    if not has_cuda_provider():
+        raise ModelError(
+            f"device {str(device)!r} with the onnx backend needs ONNX Runtime's "
+            f"{CUDA_PROVIDER}, which this onnxruntime lacks; {CUDA_HINT}"
+        )
+    return [(CUDA_PROVIDER, {"device_id": device.index or 0}), CPU_PROVIDER]
+
+
+def has_cuda_provider() -> bool:
+    """Whether this onnxruntime can run models on CUDA."""
     _, ort = require_onnx()
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    return CUDA_PROVIDER in ort.get_available_providers()
 
 
-def new_session(path: str | os.PathLike, threads: int | None = None) -> Any:
-    """An ONNX Runtime session of ``path`` using ``threads`` intra-op threads (default: as
-    many as torch uses, so ``torch.set_num_threads`` governs both backends). A file ONNX
-    Runtime cannot read is a one-line :class:`ModelError`."""
+def new_session(
+    path: str | os.PathLike, threads: int | None = None, device: torch.device = CPU
+) -> Any:
+    """An ONNX Runtime session of ``path`` on ``device`` (:func:`providers`) using
+    ``threads`` intra-op threads (default: as many as torch uses, so
+    ``torch.set_num_threads`` governs both backends). A file ONNX Runtime cannot read is a
+    one-line :class:`ModelError`."""
     _, ort = require_onnx()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
@@ -77,8 +97,9 @@ def new_session(path: str | os.PathLike, threads: int | None = None) -> Any:
     name = os.fspath(path)
     if not Path(name).is_file():
         raise ModelError(f"{name}: no such ONNX file; check the path")
+    chosen = providers(device)  # outside the try: its error is not the file's
     try:
-        return ort.InferenceSession(name, options, providers=providers())
+        return ort.InferenceSession(name, options, providers=chosen)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(
@@ -88,16 +109,26 @@ def new_session(path: str | os.PathLike, threads: int | None = None) -> Any:
 
 
 class OnnxModel(nn.Module):
-    """An ONNX Runtime session as a module: ``(N, ...)`` float32 -> ``(N, K)`` logits.
+    """An ONNX Runtime session of ``path`` as a module: ``(N, ...)`` float32 -> ``(N, K)``
+    logits, on the CPU.
 
-    It has no parameters and runs on the CPU (or CUDA through ONNX Runtime); inputs on
-    another device are copied to the CPU first.
+    It has no parameters: :meth:`run_on` moves it to another device (a new session with
+    that device's providers). ONNX Runtime copies inputs to its device itself, so inputs are
+    taken from anywhere and copied to the CPU first.
     """
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
         super().__init__()
-        self.session = session
-        self.input_name = session.get_inputs()[0].name
+        self.path, self.threads = os.fspath(path), threads
+        self.device = CPU
+        self.session = new_session(path, threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run_on(self, device: torch.device) -> None:
+        """Run on ``device`` from now on (a no-op if it already does)."""
+        if device != self.device:
+            self.session = new_session(self.path, self.threads, device)
+            self.device = device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         array = x.detach().to("cpu", torch.float32).numpy()
@@ -121,7 +152,8 @@ def load_onnx(path: str | os.PathLike, threads: int | None = None) -> LoadedOnnx
     """Read an ``.onnx`` file written by ``actscope export``; a file without its metadata
     (exported by something else) or with malformed metadata is a one-line
     :class:`ModelError`."""
-    session = new_session(path, threads)
+    model = OnnxModel(path, threads)
+    session = model.session
     meta = session.get_modelmeta().custom_metadata_map
     name = os.fspath(path)
     if META_INPUT not in meta or META_CLASSES not in meta:
@@ -145,7 +177,6 @@ def load_onnx(path: str | os.PathLike, threads: int | None = None) -> LoadedOnnx
             f"{name}: gives {outputs} scores but its metadata names {len(classes)} classes; "
             "export it again"
         )
-    model = OnnxModel(session)
     return LoadedOnnx(
         model, classes, spec, meta.get(META_MODEL, ""), meta.get(META_SOURCE, ""), unknown
     )

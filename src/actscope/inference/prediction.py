@@ -7,6 +7,11 @@ windows with a person in them are averaged. A video in which nobody is found giv
 actions and a warning, never an invented label. RGB models: clips spread over the video are
 scored and averaged.
 
+:func:`read_for_model` and :func:`predict_read` are the two halves of one video's
+prediction, for when the model runs elsewhere (``actscope batch`` on Ray): everything up to
+the model (poses kept in memory rather than streamed), then the model and the result,
+through the same functions as :func:`predict`, so the results are its own.
+
 A file that cannot be read is reported in its :class:`Prediction` (``error``) and the other
 videos go on.
 """
@@ -25,12 +30,19 @@ from typing import Any
 import numpy as np
 
 from actscope.errors import ActscopeError, ConfigError, VideoArgumentError, VideoError
-from actscope.inference.recognizer import ClipRecognizer, Recognizer, SkeletonRecognizer
+from actscope.inference.recognizer import (
+    ClipRecognizer,
+    Recognizer,
+    SkeletonRecognizer,
+    VideoClips,
+)
 from actscope.inference.scoring import (
+    RecordedPoses,
     ScoreTrack,
     SkeletonStream,
     even_frames,
     presence_warnings,
+    record_video_poses,
     stream_video_poses,
 )
 from actscope.pose.estimate import Estimators
@@ -198,8 +210,6 @@ def predict(
         started = time.perf_counter()
         try:
             result = one(video, top_k)
-            if recognizer.unknown is not None and result.top and result.scores is not None:
-                result.unknown = bool(recognizer.unknown.is_unknown(result.scores.mean_probs()))
         except ActscopeError as exc:
             # recorded in the result, which callers report; a warning here would say it twice
             log.info("%s: skipped: %s", video, exc)
@@ -209,30 +219,82 @@ def predict(
     return results
 
 
+def read_for_model(
+    recognizer: Recognizer,
+    video: str,
+    *,
+    step: int = 1,
+    estimator: Estimators | None = None,
+    clips: int = 5,
+    mirrored: bool = False,
+    allow_partial: bool = False,
+) -> RecordedPoses | VideoClips:
+    """All of :func:`predict`'s work on ``video`` but the model's, so that the model can run
+    elsewhere (``actscope batch`` on Ray): a skeleton model's poses (every ``step``-th frame,
+    found by MediaPipe or ``estimator``; or a ``.npz`` poses file's frames), or an RGB
+    model's ``clips`` clips decoded and transformed; the options are :func:`predict`'s.
+    :func:`predict_read` finishes the work. Errors are raised."""
+    if isinstance(recognizer, ClipRecognizer):
+        return recognizer.read_clips(video, clips, allow_partial=allow_partial)
+    if _is_poses_file(video):
+        skeleton, _ = even_frames(recognizer.file_skeleton(video, mirrored))
+        return RecordedPoses.of_skeleton(skeleton)
+    return record_video_poses(
+        recognizer,
+        video,
+        step=step,
+        estimator=estimator,
+        allow_partial=allow_partial,
+        mirrored=mirrored,
+    )
+
+
+def predict_read(
+    recognizer: Recognizer, video: str, read: RecordedPoses | VideoClips, top_k: int = 5
+) -> Prediction:
+    """The :class:`Prediction` :func:`predict` gives ``video``, from what
+    :func:`read_for_model` read of it: the model's part (without ``seconds``)."""
+    if isinstance(read, VideoClips):
+        return _clips_prediction(recognizer, video, top_k, read, recognizer.clip_probs(read))
+    return _prediction(recognizer, video, top_k, read.stream(recognizer), None)
+
+
+def _is_poses_file(video: str) -> bool:
+    return video.endswith(".npz") and os.path.isfile(video)
+
+
 def _predict_clips(
     recognizer: ClipRecognizer, video: str, top_k: int, *, clips: int, allow_partial: bool
 ) -> Prediction:
     """An RGB model's :class:`Prediction`: the mean over ``clips`` clips spread over the
     video. Errors are raised, not recorded."""
-    starts, ends, probs, frames = recognizer.video_clips(video, clips, allow_partial=allow_partial)
+    read = recognizer.read_clips(video, clips, allow_partial=allow_partial)
+    return predict_read(recognizer, video, read, top_k)
+
+
+def _clips_prediction(
+    recognizer: ClipRecognizer, video: str, top_k: int, clips: VideoClips, probs: np.ndarray
+) -> Prediction:
+    """The :class:`Prediction` of an RGB model's clip probabilities ``(N, K)``: their mean."""
     track = ScoreTrack(
         class_names=list(recognizer.class_names),
-        starts=starts,
-        ends=ends,
+        starts=clips.starts,
+        ends=clips.ends,
         probs=probs,
         times=np.zeros(0),
         present=np.zeros(0, bool),
         motion=None,
-        duration=float(ends.max()) if len(ends) else 0.0,
+        duration=float(clips.ends.max()) if len(clips.ends) else 0.0,
     )
-    return Prediction(
+    result = Prediction(
         video,
         top_labels(track.mean_probs(), recognizer.class_names, top_k),
-        frames=frames,
-        windows=len(starts),
+        frames=clips.frame_count,
+        windows=len(clips.starts),
         duration=track.duration,
         scores=track,
     )
+    return _judge_unknown(recognizer, result)
 
 
 def _predict_poses(
@@ -253,17 +315,9 @@ def _predict_poses(
     recorded."""
     from actscope.video import probe
 
-    if video.endswith(".npz") and os.path.isfile(video):
+    if _is_poses_file(video):
         skeleton, _ = even_frames(recognizer.file_skeleton(video, mirrored))
-        stream = SkeletonStream(
-            recognizer,
-            skeleton.fps,
-            skeleton.layout,
-            skeleton.space,
-            image_size=skeleton.image_size,
-            keep_history=False,
-        )
-        stream.add_skeleton(skeleton)
+        stream = RecordedPoses.of_skeleton(skeleton).stream(recognizer)
         return _prediction(recognizer, video, top_k, stream, skeleton if keep_poses else None)
     info = probe(video)
     step = pose_options.get("step") or 1
@@ -299,7 +353,7 @@ def _prediction(
     """The :class:`Prediction` of a stream fed with every frame: the mean of its windows."""
     track = stream.finish()
     frames, person = len(track.times), int(track.present.sum())
-    return Prediction(
+    result = Prediction(
         video,
         top_labels(track.mean_probs(), recognizer.class_names, top_k) if track.num_windows else [],
         frames=frames,
@@ -310,6 +364,14 @@ def _prediction(
         skeleton=skeleton,
         warnings=presence_warnings(track, stream.window / stream.fps),
     )
+    return _judge_unknown(recognizer, result)
+
+
+def _judge_unknown(recognizer: Recognizer, result: Prediction) -> Prediction:
+    """``result`` marked unknown when the model's rule says its mean scores name no action."""
+    if recognizer.unknown is not None and result.top and result.scores is not None:
+        result.unknown = bool(recognizer.unknown.is_unknown(result.scores.mean_probs()))
+    return result
 
 
 def top_labels(

@@ -24,7 +24,9 @@ from torch import nn
 
 from actscope.checkpoint import default_checkpoint
 from actscope.engine.calibration import UnknownRule
-from actscope.errors import ForeignCheckpointError, ModelError
+from actscope.engine.device import resolve_device
+from actscope.errors import ConfigError, ForeignCheckpointError, ModelError
+from actscope.inference.onnx_backend import OnnxModel, has_cuda_provider
 from actscope.models.registry import InputSpec, input_from_dict
 from actscope.pose.camera import CAMERA_SPACE, camera_skeleton, mirror_skeleton
 from actscope.pose.estimate import PoseTrack
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 BACKENDS = ("torch", "onnx")
+CLIP_BATCH = 8
+"""RGB clips per model call: their activations are large."""
 
 
 @dataclass
@@ -49,7 +53,9 @@ class Recognizer:
     actions.
 
     Build one with :meth:`load` (or :meth:`for_input`), which returns the subclass for the
-    spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`.
+    spec's kind: :class:`SkeletonRecognizer` or :class:`ClipRecognizer`. The model runs on
+    the CPU unless moved with :meth:`to` (or loaded with ``device``); inputs are prepared on
+    the CPU and scores come back there, wherever it runs.
     """
 
     model: nn.Module
@@ -80,12 +86,22 @@ class Recognizer:
         return family(model, list(class_names), spec, source, unknown)
 
     @classmethod
-    def load(cls, model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
+    def load(
+        cls,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        backend: str = "torch",
+        device: str | torch.device = "cpu",
+    ) -> Recognizer:
         """Load ``"default"``, a checkpoint path, a registered model name, or an ``.onnx`` file
         of ``actscope export``. ``backend``: ``"torch"`` (eager PyTorch) or ``"onnx"`` (ONNX
-        Runtime; a model that is not an ``.onnx`` file is exported once into a cache)."""
-        name = os.fspath(model)
+        Runtime; a model that is not an ``.onnx`` file is exported once into a cache).
+        ``device``: where the model runs, as :meth:`to` takes it."""
         check_backend(backend)
+        inference_device(device)  # refused before a model is read
+        return cls._load(os.fspath(model), backend).to(device)
+
+    @classmethod
+    def _load(cls, name: str, backend: str) -> Recognizer:
         if name.lower().endswith(".onnx"):
             return cls.from_onnx(name)
         if backend == "onnx":
@@ -164,11 +180,36 @@ class Recognizer:
         path, source = cached_export(model, weights)
         return cls.from_onnx(path, f"{source} (onnx)")
 
+    def to(self, device: str | torch.device) -> Recognizer:
+        """Run the model on ``device`` from now on and return this recognizer: ``"auto"``
+        (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. An ONNX
+        model runs on ONNX Runtime's CUDA provider (``"auto"``: when this onnxruntime has
+        it). A device that is not there is a one-line :class:`ModelError`."""
+        target = inference_device(device)
+        if isinstance(self.model, OnnxModel):
+            if str(device) == "auto" and target.type == "cuda" and not has_cuda_provider():
+                target = torch.device("cpu")
+            self.model.run_on(target)
+        else:
+            self.model.to(target)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        if isinstance(self.model, OnnxModel):
+            return self.model.device
+        first = next(self.model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+
     @torch.inference_mode()
     def scores(self, inputs: torch.Tensor, batch_size: int = 64) -> np.ndarray:
-        """Softmax probabilities ``(N, K)`` for a batch of model inputs ``(N, ...)``."""
+        """Softmax probabilities ``(N, K)`` on the CPU for a batch of model inputs
+        ``(N, ...)`` (on any device), run ``batch_size`` at a time on the model's device."""
+        # ONNX Runtime takes host memory and copies it to its device itself
+        device = torch.device("cpu") if isinstance(self.model, OnnxModel) else self.device
         out = [
-            torch.softmax(self.model(inputs[i : i + batch_size]).float(), dim=-1)
+            torch.softmax(self.model(inputs[i : i + batch_size].to(device)).float(), dim=-1).cpu()
             for i in range(0, len(inputs), batch_size)
         ]
         return torch.cat(out).numpy() if out else self._empty()
@@ -280,11 +321,15 @@ class ClipRecognizer(Recognizer):
         """Frames ``(T, H, W, 3)`` uint8 -> model input ``(C, T, size, size)``."""
         return self.input.transform()
 
-    def clip_scores(self, clips: list[np.ndarray], batch_size: int = 8) -> np.ndarray:
-        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
+    def clip_inputs(self, clips: list[np.ndarray]) -> torch.Tensor:
+        """Model inputs ``(N, C, T, size, size)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
         transform = self.clip_transform()
+        return torch.stack([transform(c) for c in clips])
+
+    def clip_scores(self, clips: list[np.ndarray], batch_size: int = CLIP_BATCH) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of RGB clips, each ``(T, H, W, 3)`` uint8."""
         out = [
-            self.scores(torch.stack([transform(c) for c in clips[i : i + batch_size]]), batch_size)
+            self.scores(self.clip_inputs(clips[i : i + batch_size]), batch_size)
             for i in range(0, len(clips), batch_size)
         ]
         return np.concatenate(out) if out else self._empty()
@@ -292,12 +337,20 @@ class ClipRecognizer(Recognizer):
     def video_clips(
         self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Score ``num_clips`` clips spread evenly over ``video``.
+        """Score ``num_clips`` clips spread evenly over ``video`` (:meth:`read_clips`).
 
         Returns clip ``starts (N,)``, ``ends (N,)`` in seconds, probabilities ``(N, K)`` and
-        the video's frame count. Segment-sampling models (TSN, TSM) take one clip of one
-        frame per segment of the whole video.
+        the video's frame count.
         """
+        clips = self.read_clips(video, num_clips, allow_partial=allow_partial)
+        return clips.starts, clips.ends, self.clip_probs(clips), clips.frame_count
+
+    def read_clips(
+        self, video: str | os.PathLike, num_clips: int = 5, *, allow_partial: bool = False
+    ) -> VideoClips:
+        """``num_clips`` clips spread evenly over ``video``, decoded and transformed: all of
+        the work on a video but the model's. Segment-sampling models (TSN, TSM) take one
+        clip of one frame per segment of the whole video."""
         from actscope.video import probe, read_video
 
         info = probe(video)
@@ -307,10 +360,24 @@ class ClipRecognizer(Recognizer):
         if frames.ndim == 4:  # one clip: (T, H, W, 3)
             frames, times = frames[None], times[None]
         period = 1.0 / info.fps if info.fps > 0 else 0.0
-        starts = times[:, 0]
-        ends = times[:, -1] + period
-        probs = self.clip_scores(list(frames))
-        return starts, ends, probs, int(info.frame_count)
+        inputs = self.clip_inputs(list(frames))
+        return VideoClips(inputs, times[:, 0], times[:, -1] + period, int(info.frame_count))
+
+    def clip_probs(self, clips: VideoClips) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of clips from :meth:`read_clips`: the model's part,
+        in the batches :meth:`clip_scores` uses."""
+        return self.scores(clips.inputs, CLIP_BATCH)
+
+
+@dataclass
+class VideoClips:
+    """Clips of one video ready for an RGB model: ``inputs (N, C, T, size, size)`` float32,
+    ``starts (N,)`` and ``ends (N,)`` seconds, and the video's ``frame_count``."""
+
+    inputs: torch.Tensor
+    starts: np.ndarray
+    ends: np.ndarray
+    frame_count: int
 
 
 def check_backend(backend: str) -> str:
@@ -320,8 +387,22 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def load_model(model: str | os.PathLike = DEFAULT_MODEL, backend: str = "torch") -> Recognizer:
+def inference_device(device: str | torch.device) -> torch.device:
+    """``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``) as the torch device it
+    names here; a one-line :class:`ModelError` for one that is unknown or not there."""
+    try:
+        return resolve_device(str(device))
+    except ConfigError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def load_model(
+    model: str | os.PathLike = DEFAULT_MODEL,
+    backend: str = "torch",
+    device: str | torch.device = "cpu",
+) -> Recognizer:
     """Load a model ready to recognise actions: ``"default"`` (shipped, offline), an actscope
     checkpoint path, a registered model name with published weights, or an ``.onnx`` file;
-    ``backend``: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
-    return Recognizer.load(model, backend)
+    ``backend``: ``"torch"`` or ``"onnx"`` (ONNX Runtime); ``device``: where it runs
+    (``"cpu"``, ``"cuda"``, ``"auto"``: see :meth:`Recognizer.to`)."""
+    return Recognizer.load(model, backend, device)

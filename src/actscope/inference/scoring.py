@@ -17,11 +17,12 @@ clips over :func:`actscope.stream_windows`; there is no motion signal for them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -430,6 +431,113 @@ def even_frames(skeleton: Skeleton) -> tuple[Skeleton, float]:
     return skeleton.resample(max_gap=HOLE_SECONDS), start
 
 
+@dataclass(frozen=True)
+class PoseFormat:
+    """What the frames of a pose stream are: ``fps`` (frames per second), joint ``layout``,
+    ``space`` (``"image"``, ``"world"`` or ``"camera"``) and ``image_size`` (width, height)
+    in pixels, when known."""
+
+    fps: float
+    layout: str
+    space: str
+    image_size: tuple[int, int] | None = None
+
+    def stream(self, recognizer: SkeletonRecognizer, **options) -> SkeletonStream:
+        """A :class:`SkeletonStream` of such frames (``options``: its keywords)."""
+        return SkeletonStream(
+            recognizer, self.fps, self.layout, self.space, image_size=self.image_size, **options
+        )
+
+
+@dataclass
+class RecordedPoses:
+    """Every frame of a pose stream, kept: ``frames`` of ``(coords (P, V, C), scores (P, V))``
+    as ``format`` says. What a pose stage hands to a model stage elsewhere (``actscope
+    batch`` on Ray): :meth:`stream` scores them as the frames streamed live would be."""
+
+    format: PoseFormat
+    frames: list[tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of_skeleton(cls, skeleton: Skeleton) -> RecordedPoses:
+        """The frames of an evenly spaced ``skeleton`` (see :func:`even_frames`)."""
+        form = PoseFormat(skeleton.fps, skeleton.layout, skeleton.space, skeleton.image_size)
+        frames = range(skeleton.num_frames)
+        return cls(form, [(skeleton.coords[:, t], skeleton.scores[:, t]) for t in frames])
+
+    def stream(self, recognizer: SkeletonRecognizer) -> SkeletonStream:
+        """A :class:`SkeletonStream` (no history) fed with every frame; call
+        :meth:`SkeletonStream.finish` on it for the scores."""
+        stream = self.format.stream(recognizer, keep_history=False)
+        for coords, scores in self.frames:
+            stream.add(coords, scores)
+        return stream
+
+
+@contextlib.contextmanager
+def video_poses(
+    recognizer: SkeletonRecognizer,
+    video: str,
+    *,
+    step: int = 1,
+    work_size: int | None = None,
+    workers: int | None = None,
+    estimator: Estimators | None = None,
+    allow_partial: bool = False,
+    mirrored: bool = False,
+) -> Iterator[tuple[PoseFormat, Iterator[tuple[Frame, PoseFrame, np.ndarray, np.ndarray]]]]:
+    """The poses of every ``step``-th frame of ``video`` in the recognizer's
+    :attr:`~SkeletonRecognizer.skeleton_space`: image keypoints, world keypoints, or
+    (``"camera"``) world keypoints placed in the camera's frame, frame by frame
+    (:func:`actscope.pose.camera.place_in_camera`). ``mirrored``: the video is a mirror
+    image (a selfie view, NTU RGB+D's videos), undone before the model sees it.
+
+    Gives ``(format, frames)``: frames yield ``(frame, found, coords (P, V, C), scores (P,
+    V))`` one at a time. Poses come from ``estimator`` (one or a list; see
+    :func:`actscope.pose.iter_poses`) or ``workers`` new MediaPipe estimators (closed at the
+    end of the block), at ``work_size`` pixels on the short side (default 480).
+    """
+    from actscope.pose.estimate import DEFAULT_WORK_SIZE, iter_poses
+    from actscope.video import probe
+
+    info = probe(video)
+    if estimator is not None:
+        estimators = [estimator] if isinstance(estimator, PoseEstimator) else list(estimator)
+    else:
+        estimators = default_estimators(workers)
+    try:
+        fps = info.fps / step if info.fps > 0 else 30.0 / step
+        form = PoseFormat(
+            fps, estimators[0].layout, recognizer.skeleton_space, (info.width, info.height)
+        )
+        if form.space != "image" and not estimators[0].has_world:
+            raise ModelError(
+                f"{recognizer.source} is a 3D skeleton model but the pose estimator "
+                f"{estimators[0].name!r} gives no 3D world keypoints; use a 2D model or "
+                "MediaPipe"
+            )
+        recognizer.check_layout(form.layout)  # before any frame is decoded
+        found = iter_poses(
+            video,
+            estimators,
+            step=step,
+            work_size=work_size or DEFAULT_WORK_SIZE,
+            allow_partial=allow_partial,
+            info=info,
+        )
+        yield form, ((f, p, *_frame_points(p, form, mirrored)) for f, p in found)
+    finally:
+        for one in estimators if estimator is None else ():
+            one.close()
+
+
+def record_video_poses(recognizer: SkeletonRecognizer, video: str, **options) -> RecordedPoses:
+    """Every frame's poses of ``video`` as :func:`video_poses` (``options``: its keywords)
+    gives them, kept in memory (a few hundred bytes per frame)."""
+    with video_poses(recognizer, video, **options) as (form, frames):
+        return RecordedPoses(form, [(coords, scores) for *_, coords, scores in frames])
+
+
 def stream_video_poses(
     recognizer: SkeletonRecognizer,
     video: str,
@@ -446,74 +554,43 @@ def stream_video_poses(
     mirrored: bool = False,
     on_frame: Callable[[Frame], None] | None = None,
 ) -> tuple[SkeletonStream, Skeleton | None]:
-    """Estimate poses in every ``step``-th frame of ``video`` and feed them, frame by frame,
-    to a :class:`SkeletonStream` (``window``, ``hop`` in seconds; ``keep_history``: see
-    there); call :meth:`SkeletonStream.finish` on the result for the scores. The stream is
-    in the recognizer's :attr:`~SkeletonRecognizer.skeleton_space`: image keypoints, world
-    keypoints, or (``"camera"``) world keypoints placed in the camera's frame, frame by
-    frame (:func:`actscope.pose.camera.place_in_camera`). ``mirrored``: the video is a
-    mirror image (a selfie view, NTU RGB+D's videos), undone before the model sees it.
-
-    Poses come from ``estimator`` (one or a list; see :func:`actscope.pose.iter_poses`) or
-    ``workers`` new MediaPipe estimators, at ``work_size`` pixels on the short side (default
-    480). With ``keep_poses`` the image keypoints of every frame are also returned as a
+    """Estimate poses in every ``step``-th frame of ``video`` (:func:`video_poses`, which
+    says what ``work_size``, ``workers``, ``estimator``, ``mirrored`` do) and feed them,
+    frame by frame, to a :class:`SkeletonStream` (``window``, ``hop`` in seconds;
+    ``keep_history``: see there); call :meth:`SkeletonStream.finish` on the result for the
+    scores. With ``keep_poses`` the image keypoints of every frame are also returned as a
     :class:`Skeleton` (for rendering; a few hundred bytes per frame), else ``None``.
     ``on_frame(frame)`` is called after each frame.
     """
-    from actscope.pose.estimate import DEFAULT_WORK_SIZE, iter_poses
-    from actscope.video import probe
-
-    if estimator is not None:
-        estimators = [estimator] if isinstance(estimator, PoseEstimator) else list(estimator)
-    else:
-        estimators = default_estimators(workers)
-    info = probe(video)
-    fps = info.fps / step if info.fps > 0 else 30.0 / step
-    size = (info.width, info.height)
-    layout, space = estimators[0].layout, recognizer.skeleton_space
-    if space != "image" and not estimators[0].has_world:
-        raise ModelError(
-            f"{recognizer.source} is a 3D skeleton model but the pose estimator "
-            f"{estimators[0].name!r} gives no 3D world keypoints; use a 2D model or MediaPipe"
-        )
-    stream = SkeletonStream(
+    with video_poses(
         recognizer,
-        fps,
-        layout,
-        space,
-        window=window,
-        hop=hop,
-        image_size=size,
-        keep_history=keep_history,
-    )
-    kept: list[tuple[np.ndarray, np.ndarray]] = []
-    try:
-        for frame, found in iter_poses(
-            video,
-            estimators,
-            step=step,
-            work_size=work_size or DEFAULT_WORK_SIZE,
-            allow_partial=allow_partial,
-            info=info,
-        ):
-            stream.add(*_frame_points(found, layout, space, size, mirrored))
+        video,
+        step=step,
+        work_size=work_size,
+        workers=workers,
+        estimator=estimator,
+        allow_partial=allow_partial,
+        mirrored=mirrored,
+    ) as (form, frames):
+        stream = form.stream(recognizer, window=window, hop=hop, keep_history=keep_history)
+        kept: list[tuple[np.ndarray, np.ndarray]] = []
+        for frame, found, coords, scores in frames:
+            stream.add(coords, scores)
             if keep_poses:
                 kept.append((found.keypoints.astype(np.float32), found.scores))
             if on_frame is not None:
                 on_frame(frame)
-    finally:
-        for one in estimators if estimator is None else ():
-            one.close()
     if not keep_poses:
         return stream, None
-    return stream, _stack_poses(kept, layout, fps, size, video)
+    return stream, _stack_poses(kept, form.layout, form.fps, form.image_size, video)
 
 
 def _frame_points(
-    found: PoseFrame, layout: str, space: str, size: tuple[int, int], mirrored: bool
+    found: PoseFrame, form: PoseFormat, mirrored: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's people in ``space`` (``"image"``, ``"world"`` or ``"camera"``):
+    """One frame's people in ``form.space`` (``"image"``, ``"world"`` or ``"camera"``):
     ``coords (P, V, C)`` and ``scores (P, V)``, un-mirrored when ``mirrored``."""
+    layout, space, size = form.layout, form.space, form.image_size
     if space == "image":
         coords, scores = found.keypoints, found.scores
     elif found.world is None or found.world_scores is None:  # nobody in the frame
