@@ -13,7 +13,8 @@ largest ``|logits eager - ONNX Runtime|`` on that input.
 
 ``--accuracy``: the shipped default model on the ``everyday`` pool's test items per source
 (``split1``, as ``bench_default_model.py`` and training test it): top-1 of eager PyTorch,
-ONNX Runtime float32 and ONNX Runtime with dynamic int8 weights (``actscope export --int8``).
+ONNX Runtime float32 and ONNX Runtime with dynamic int8 weights (``actscope export --int8``),
+then the three timed turn by turn (batch 1 latency, batch 64 throughput).
 """
 
 from __future__ import annotations
@@ -94,6 +95,19 @@ def accuracy(folder: Path) -> None:
         agree = float((scores["onnx int8"].argmax(1) == scores["eager"].argmax(1)).mean())
         cells = " ".join(f"{v:>10.4f}" for v in top1)
         print(f"{source:<24} {len(items):>6} {cells}  {agree:.4f}")
+    print("speed, turn by turn on the same input: batch 1 latency (ms), batch 64 (sequences/s)")
+    with torch.inference_mode():
+        for size, count in ((1, 21), (64, 5)):
+            x = example_input(exportable.input, batch=size, seed=2)
+            cells = []
+            for name, recognizer in models.items():
+                seconds = median_seconds(lambda m=recognizer.model, x=x: m(x), count)
+                cells.append(
+                    f"{name} {1e3 * seconds:.2f} ms"
+                    if size == 1
+                    else f"{name} {size / seconds:.0f}/s"
+                )
+            print(f"batch {size:>2}: " + ", ".join(cells))
 
 
 def main() -> None:
