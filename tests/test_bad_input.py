@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
@@ -33,7 +34,10 @@ def bad_files(tmp_path_factory, videos):
     files["empty"] = folder / "empty.mp4"
     files["empty"].write_bytes(b"")
     files["random"] = folder / "random.mp4"
-    files["random"].write_bytes(__import__("os").urandom(20000))
+    files["random"].write_bytes(random.Random(0).randbytes(20000))
+    # bytes that FFmpeg's lyrics demuxer claims (about 1 random file in 250): still not a video
+    files["random_as_lyrics"] = folder / "lyrics_noise.mp4"
+    files["random_as_lyrics"].write_bytes(random.Random(131).randbytes(20000))
     files["text"] = folder / "notes.txt"
     files["text"].write_text("not a video\n" * 200)
     files["text_as_mp4"] = folder / "notes.mp4"
@@ -58,6 +62,7 @@ CASES = {
     "missing": (VideoNotFoundError, "no such file"),
     "empty": (NotAVideoError, "empty"),
     "random": (NotAVideoError, "not a video"),
+    "random_as_lyrics": (NotAVideoError, "not a video"),
     "text": (NotAVideoError, "text file"),
     "text_as_mp4": (NotAVideoError, "not a video"),
     "directory": (NotAVideoError, "directory"),
