@@ -402,6 +402,58 @@ def test_balance_sources_needs_a_pooled_dataset(tmp_path):
         train(cfg, make_model(), Blobs(64, 1), None, CLASSES)
 
 
+class TwoLabelSpaces(Blobs):
+    """Blobs pooled from two sources with label spaces of their own: "lab" labels a and b,
+    "web" labels c and d."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size, 2)
+        record = type("Record", (), {})
+        records = []
+        for label in self.labels:
+            one = record()
+            one.label, one.source = int(label), "lab" if label < 2 else "web"
+            records.append(one)
+        self.items = type("Items", (), {"records": records})()
+
+
+def test_source_label_penalty_keeps_a_source_from_ruling_out_the_others_classes(tmp_path):
+    data = TwoLabelSpaces(400)
+    web = torch.from_numpy(data.points[data.labels >= 2])
+    web_labels = torch.from_numpy(data.labels[data.labels >= 2])
+    lab_share, web_top1 = {}, {}
+    for penalty in (0.0, 10.0):
+        cfg = config(
+            tmp_path / str(penalty),
+            f"source_label_penalty={penalty}",
+            "epochs=6",
+            "early_stopping.metric=train_loss",
+            "early_stopping.mode=min",
+        )
+        model = make_model()
+        train(cfg, model, data, None, CLASSES)
+        with torch.no_grad():
+            probs = model.eval()(web).softmax(-1)
+        lab_share[penalty] = float(probs[:, :2].sum(1).mean())
+        web_top1[penalty] = float((probs[:, 2:].argmax(1) + 2 == web_labels).float().mean())
+    # without the penalty, web clips teach that they are never a or b; with it, they do not
+    assert lab_share[10.0] > lab_share[0.0] + 0.2, lab_share
+    assert web_top1[10.0] > 0.9, web_top1  # each source still learns its own classes
+
+
+def test_source_label_penalty_needs_a_pooled_dataset(tmp_path):
+    with pytest.raises(ConfigError, match="source_label_penalty needs a pooled dataset"):
+        cfg = config(
+            tmp_path,
+            "source_label_penalty=5",
+            "early_stopping.metric=train_loss",
+            "early_stopping.mode=min",
+        )
+        train(cfg, make_model(), Blobs(64, 1), None, CLASSES)
+    with pytest.raises(ConfigError, match="source_label_penalty"):
+        config(tmp_path, "source_label_penalty=-1").validate()
+
+
 def test_backbone_lr_scale_moves_the_backbone_less_than_the_classifier(tmp_path):
     moved = {}
     for scale in (1.0, 0.01):

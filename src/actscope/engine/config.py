@@ -84,7 +84,10 @@ class TrainConfig:
     that fraction of ``optimizer.lr`` (fine-tuning: the loaded features move less than the
     new classifier). ``balance_sources`` (pooled datasets) draws each epoch's samples so that
     within every class each source dataset is drawn equally often, the class's share of the
-    epoch unchanged.
+    epoch unchanged. ``source_label_penalty`` (pooled datasets, in nats) lowers, in the
+    training loss only, each clip's logits of the classes its own source dataset does not
+    label, so that no source teaches the model that the other sources' classes never look
+    like it (0: off; about 10: each source a softmax over its own classes).
     """
 
     model: str = ""
@@ -102,6 +105,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     logit_adjustment: float = 0.0
     balance_sources: bool = False
+    source_label_penalty: float = 0.0
     grad_clip: float = 0.0
     seed: int = 0
     amp: bool = False
@@ -132,6 +136,7 @@ class TrainConfig:
             (self.optimizer.weight_decay >= 0, "optimizer.weight_decay", "must be 0 or more"),
             (0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)"),
             (self.logit_adjustment >= 0, "logit_adjustment", "must be 0 (off) or more"),
+            (self.source_label_penalty >= 0, "source_label_penalty", "must be 0 (off) or more"),
             (self.grad_clip >= 0, "grad_clip", "must be 0 (off) or more"),
             (0 < self.backbone_lr_scale <= 1, "backbone_lr_scale", "must be in (0, 1]"),
             (self.workers >= 0, "workers", "must be 0 or more"),

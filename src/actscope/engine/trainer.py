@@ -211,6 +211,13 @@ class Trainer:
             prior = class_prior(train_set, len(self.class_names))
             self.loss_fn = LogitAdjustedLoss(self.loss_fn, prior, config.logit_adjustment)
         self.sample_weights = source_balanced_weights(train_set) if config.balance_sources else None
+        self.label_offsets: torch.Tensor | None = None
+        if config.source_label_penalty:
+            sources, offsets = source_label_offsets(
+                train_set, len(self.class_names), config.source_label_penalty
+            )
+            self.train_set = SourceTagged(train_set, sources)
+            self.label_offsets = offsets.to(self.device)
 
         # Progress of the run; all of it goes into last.pt.
         self.epoch = 0  # index of the epoch in progress
@@ -308,9 +315,13 @@ class Trainer:
     def _train_step(self, inputs: Any, targets: Any) -> None:
         inputs = to_device(inputs, self.device)
         targets = torch.as_tensor(targets).to(self.device)
+        offsets = None
+        if targets.ndim == 2:  # (label, source) pairs from SourceTagged
+            targets, sources = targets.unbind(1)
+            offsets = self.label_offsets[sources]
         with autocast(self.device, self.config.amp):
             outputs = self.net(inputs)
-        loss, logits = training_loss(self.loss_fn, outputs, targets)
+        loss, logits = training_loss(self.loss_fn, outputs, targets, offsets)
         value = loss.item()
         n = len(targets)
         correct = int((logits.argmax(1) == targets).sum())
@@ -729,17 +740,24 @@ def class_prior(dataset: Dataset, num_classes: int) -> torch.Tensor:
     return counts.double() / counts.sum()
 
 
+def _source_records(dataset: Dataset, option: str) -> list:
+    """The item records of a pooled dataset whose items name their source."""
+    records = getattr(getattr(dataset, "items", None), "records", None)
+    if not records or not any(r.source for r in records):
+        value = "false" if option == "balance_sources" else "0"
+        raise ConfigError(
+            f"{option} needs a pooled dataset whose items name their source (such as "
+            f"everyday); set {option}: {value}"
+        )
+    return records
+
+
 def source_balanced_weights(dataset: Dataset) -> torch.Tensor:
     """Sampling weights ``(N,)`` under which, within each class, every source dataset of a
     pooled dataset is drawn equally often and each class keeps its share: an item of class
     ``c`` from source ``s`` weighs ``n_c / (S_c * n_cs)``, with ``S_c`` sources in class ``c``.
     Without it a class pooled from several sets looks mostly like its largest one."""
-    records = getattr(getattr(dataset, "items", None), "records", None)
-    if not records or not any(r.source for r in records):
-        raise ConfigError(
-            "balance_sources needs a pooled dataset whose items name their source (such as "
-            "everyday); set balance_sources: false"
-        )
+    records = _source_records(dataset, "balance_sources")
     cells = Counter((r.label, r.source) for r in records)
     classes = Counter(r.label for r in records)
     sources = Counter(label for label, _ in cells)
@@ -747,20 +765,55 @@ def source_balanced_weights(dataset: Dataset) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.double)
 
 
+def source_label_offsets(
+    dataset: Dataset, num_classes: int, penalty: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each item's source index ``(N,)`` and each source's logit offsets ``(S, K)``: 0 for
+    the classes that source labels, ``-penalty`` for the rest (``source_label_penalty``)."""
+    records = _source_records(dataset, "source_label_penalty")
+    names = sorted({r.source for r in records})
+    sources = torch.tensor([names.index(r.source) for r in records])
+    offsets = torch.full((len(names), num_classes), -float(penalty))
+    for record, source in zip(records, sources.tolist(), strict=True):
+        offsets[source, record.label] = 0.0
+    return sources, offsets
+
+
+class SourceTagged(Dataset):
+    """``dataset``'s ``(input, label)`` items as ``(input, tensor([label, source]))``."""
+
+    def __init__(self, dataset: Dataset, sources: torch.Tensor) -> None:
+        self.dataset, self.sources = dataset, sources
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index: int) -> tuple[Any, torch.Tensor]:
+        inputs, label = self.dataset[index]
+        return inputs, torch.tensor([int(label), int(self.sources[index])])
+
+
 def training_loss(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     outputs: torch.Tensor | Mapping[str, torch.Tensor],
     targets: torch.Tensor,
+    offsets: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The training loss of a model's ``outputs`` and the scores its training accuracy counts.
 
     ``outputs`` are logits ``(N, K)``, or a dict of them from branches trained apart (a
     ``MultiStream`` with ``fusion="ensemble"`` in training mode): the loss is then the mean of
     the branches' losses, so no branch's gradient depends on another's, and accuracy counts
-    their mean softmax.
+    their mean softmax. ``offsets`` ``(N, K)`` are added to the logits in the loss only.
     """
+
+    def loss(logits: torch.Tensor) -> torch.Tensor:
+        return loss_fn(logits if offsets is None else logits + offsets, targets)
+
     if isinstance(outputs, Mapping):
         branches = [o.float() for o in outputs.values()]
-        loss = sum(loss_fn(o, targets) for o in branches) / len(branches)
-        return loss, torch.stack([o.softmax(-1) for o in branches]).mean(0)
-    return loss_fn(outputs.float(), targets), outputs
+        return (
+            sum(loss(o) for o in branches) / len(branches),
+            torch.stack([o.softmax(-1) for o in branches]).mean(0),
+        )
+    return loss(outputs.float()), outputs
