@@ -35,7 +35,7 @@ def bad_files(tmp_path_factory, videos):
     files["empty"].write_bytes(b"")
     files["random"] = folder / "random.mp4"
     files["random"].write_bytes(random.Random(0).randbytes(20000))
-    # bytes that FFmpeg's lyrics demuxer claims (about 1 random file in 250): still not a video
+    # bytes that FFmpeg's lyrics demuxer claims (about 1 random file in 300): still not a video
     files["random_as_lyrics"] = folder / "lyrics_noise.mp4"
     files["random_as_lyrics"].write_bytes(random.Random(131).randbytes(20000))
     files["text"] = folder / "notes.txt"
