@@ -391,13 +391,12 @@ def test_balance_sources_draws_each_source_of_a_class_equally(tmp_path):
     assert 0.2 < len(class_a) / len(drawn) < 0.3  # the class keeps its quarter of the epoch
 
 
-def test_balance_sources_needs_a_pooled_dataset(tmp_path):
-    with pytest.raises(ConfigError, match="balance_sources needs a pooled dataset"):
+@pytest.mark.parametrize("option", ["balance_sources=true", "source_label_penalty=5"])
+def test_source_options_need_a_pooled_dataset(tmp_path, option):
+    name = option.split("=")[0]
+    with pytest.raises(ConfigError, match=f"{name} needs a pooled dataset"):
         cfg = config(
-            tmp_path,
-            "balance_sources=true",
-            "early_stopping.metric=train_loss",
-            "early_stopping.mode=min",
+            tmp_path, option, "early_stopping.metric=train_loss", "early_stopping.mode=min"
         )
         train(cfg, make_model(), Blobs(64, 1), None, CLASSES)
 
@@ -441,15 +440,7 @@ def test_source_label_penalty_keeps_a_source_from_ruling_out_the_others_classes(
     assert web_top1[10.0] > 0.9, web_top1  # each source still learns its own classes
 
 
-def test_source_label_penalty_needs_a_pooled_dataset(tmp_path):
-    with pytest.raises(ConfigError, match="source_label_penalty needs a pooled dataset"):
-        cfg = config(
-            tmp_path,
-            "source_label_penalty=5",
-            "early_stopping.metric=train_loss",
-            "early_stopping.mode=min",
-        )
-        train(cfg, make_model(), Blobs(64, 1), None, CLASSES)
+def test_source_label_penalty_is_not_negative(tmp_path):
     with pytest.raises(ConfigError, match="source_label_penalty"):
         config(tmp_path, "source_label_penalty=-1").validate()
 
