@@ -21,14 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actscope.checkpoint import load_checkpoint, load_model_state
+from actscope.checkpoint import load_trained_model
 from actscope.datasets.catalog import dataset_root, get_dataset, split
 from actscope.datasets.everyday import load_taxonomy
 from actscope.datasets.skeleton_torch import SkeletonTorchDataset
-from actscope.engine.config import load_config
 from actscope.engine.evaluate import eval_loader, predict_scores
-from actscope.engine.trainer import build_model
-from actscope.pose.features import BodyFeatures
+from actscope.models.registry import input_from_dict
 
 SOURCE = "utd-mhad-openpose"
 
@@ -36,15 +34,13 @@ SOURCE = "utd-mhad-openpose"
 def validation_top1(run: Path, items) -> float:
     """Top-1 (%) of ``run``'s final weights on ``items`` (labels in the source's own
     classes), over the run's whole vocabulary."""
-    checkpoint = load_checkpoint(run / "model.pt")
+    model, checkpoint = load_trained_model(run / "model.pt")
     classes = list(checkpoint["class_names"])
     mapping = load_taxonomy()[SOURCE]
     shared = np.array([classes.index(mapping[name]) for name in items.class_names])
-    model = build_model(load_config(run / "config.yaml"), len(classes), classes)
-    load_model_state(model, checkpoint["state_dict"], source=str(run))
-    features = BodyFeatures.from_dict(checkpoint["input"])
+    features = input_from_dict(checkpoint["input"])
     logits, labels, _ = predict_scores(
-        model.eval(),
+        model,
         eval_loader(SkeletonTorchDataset(items, features), 64),
         device=torch.device("cpu"),
     )
