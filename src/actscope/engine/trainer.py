@@ -771,9 +771,9 @@ def source_label_offsets(
     """Each item's source index ``(N,)`` and each source's logit offsets ``(S, K)``: 0 for
     the classes that source labels, ``-penalty`` for the rest (``source_label_penalty``)."""
     records = _source_records(dataset, "source_label_penalty")
-    names = sorted({r.source for r in records})
-    sources = torch.tensor([names.index(r.source) for r in records])
-    offsets = torch.full((len(names), num_classes), -float(penalty))
+    index = {name: i for i, name in enumerate(sorted({r.source for r in records}))}
+    sources = torch.tensor([index[r.source] for r in records])
+    offsets = torch.full((len(index), num_classes), -float(penalty))
     for record, source in zip(records, sources.tolist(), strict=True):
         offsets[source, record.label] = 0.0
     return sources, offsets

@@ -159,15 +159,15 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
         raise NotAVideoError(f"{name}: is a text file, not a video; give a video such as .mp4")
     if any(f.endswith("_pipe") for f in formats):
         raise NotAVideoError(f"{name}: is a still image, not a video; give a video such as .mp4")
-    kinds = sorted({stream.type for stream in container.streams})
-    held = f"only {', '.join(kinds)} streams" if kinds else "no streams"
-    if not container.streams.video and not container.streams.audio:
-        # FFmpeg's text demuxers (lyrics, subtitles) guess themselves onto arbitrary bytes
-        raise NotAVideoError(
-            f"{name}: not a video (FFmpeg reads it as {container.format.name} with {held}); "
-            "give a video such as .mp4, .avi or .mkv"
-        )
     if not container.streams.video:
+        kinds = sorted({stream.type for stream in container.streams})
+        held = f"only {', '.join(kinds)} streams" if kinds else "no streams"
+        if not container.streams.audio:
+            # FFmpeg's text demuxers (lyrics, subtitles) guess themselves onto arbitrary bytes
+            raise NotAVideoError(
+                f"{name}: not a video (FFmpeg reads it as {container.format.name} with "
+                f"{held}); give a video such as .mp4, .avi or .mkv"
+            )
         raise NoVideoStreamError(f"{name}: has no video stream ({held}); give a video file")
     stream = container.streams.video[0]
     if stream.codec_context is None:
