@@ -63,6 +63,27 @@ def test_round_trip_with_weights_only(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temp file left
 
 
+def test_half_precision_halves_the_file_and_loads_back_as_float32(tmp_path):
+    model = tiny(hidden=2048).eval()
+    full = ckpt.make_checkpoint(
+        model, model_name="tiny", model_kwargs={}, class_names=CLASSES, train_state={"epoch": 3}
+    )
+    full_path = ckpt.save_checkpoint(full, tmp_path / "full.pt")
+    half_path = ckpt.save_checkpoint(ckpt.half_precision(full), tmp_path / "half.pt")
+    assert half_path.stat().st_size < 0.6 * full_path.stat().st_size
+
+    half = ckpt.load_checkpoint(half_path)
+    assert "train_state" not in half and half["class_names"] == CLASSES
+    counter = "1.num_batches_tracked"
+    assert half["state_dict"][counter].dtype == full["state_dict"][counter].dtype  # not a float
+    loaded = tiny(hidden=2048).eval()
+    ckpt.load_model_state(loaded, half["state_dict"])
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = torch.randn(8, 4)
+    assert torch.allclose(loaded(x), model(x), atol=1e-2)
+    assert not torch.equal(loaded(x), model(x))  # the weights were rounded: float16 was stored
+
+
 def test_misshaped_checkpoint_names_the_keys(tmp_path):
     path = saved(tmp_path, tiny(hidden=8))
     state = ckpt.load_checkpoint(path)["state_dict"]

@@ -93,6 +93,18 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | Path) -> Path:
     return path
 
 
+def half_precision(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` as a model to ship: its floating-point tensors stored in float16 (half
+    the file) and no training state. Loading casts the weights back to the model's float32
+    (``load_state_dict`` copies across dtypes); the shipped default is stored this way."""
+    state = {
+        name: tensor.half() if tensor.is_floating_point() else tensor
+        for name, tensor in checkpoint["state_dict"].items()
+    }
+    kept = {key: value for key, value in checkpoint.items() if key != "train_state"}
+    return {**kept, "state_dict": state}
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``.
 
