@@ -4,7 +4,8 @@ A checkpoint is a dict of plain values (tensors, numbers, strings, lists, dicts)
 
 - ``format``/``version``: marks the file as an actscope checkpoint;
 - ``model``: ``{"name": registry name, "kwargs": builder keyword arguments}``;
-- ``state_dict``: the model's tensors (on the CPU);
+- ``state_dict``: the model's tensors (on the CPU; float16 in a file made to ship,
+  :func:`half_precision`);
 - ``class_names``: the label of each output, in order;
 - ``input``: what the model takes, its typed input spec as a dict
   (:meth:`~actscope.pose.features.BodyFeatures.to_dict` or
