@@ -81,13 +81,15 @@ class TrainConfig:
     classifier is replaced unless the weights were trained on the run's classes.
     ``freeze_backbone`` trains only the classifier; the frozen layers' batch-norm statistics
     stay as loaded; ``backbone_lr_scale`` sets the rate of everything but the classifiers to
-    that fraction of ``optimizer.lr`` (fine-tuning: the loaded features move less than the
-    new classifier). ``balance_sources`` (pooled datasets) draws each epoch's samples so that
-    within every class each source dataset is drawn equally often, the class's share of the
-    epoch unchanged. ``source_label_penalty`` (pooled datasets, in nats) lowers, in the
-    training loss only, each clip's logits of the classes its own source dataset does not
-    label, so that no source teaches the model that the other sources' classes never look
-    like it (0: off; about 10: each source a softmax over its own classes).
+    that fraction of ``optimizer.lr`` (fine-tuning: the loaded features move less than the new
+    classifier). ``classifier_init: class_means`` starts every classifier from the mean features
+    of its classes' training clips (:mod:`actscope.engine.imprint`), a better start than random
+    for a few clips per class. ``balance_sources`` (pooled datasets) draws each epoch's samples
+    so that within every class each source dataset is drawn equally often, the class's share of
+    the epoch unchanged. ``source_label_penalty`` (pooled datasets, in nats) lowers, in the
+    training loss only, each clip's logits of the classes its own source dataset does not label,
+    so that no source teaches the model that the other sources' classes never look like it (0:
+    off; about 10: each source a softmax over its own classes).
     """
 
     model: str = ""
@@ -95,6 +97,7 @@ class TrainConfig:
     pretrained: str = ""
     freeze_backbone: bool = False
     backbone_lr_scale: float = 1.0
+    classifier_init: Literal["random", "class_means"] = "random"
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 30
     batch_size: int = 32

@@ -37,6 +37,7 @@ from actscope.engine.config import TrainConfig
 from actscope.engine.device import resolve_device
 from actscope.engine.distributed import World, process_group
 from actscope.engine.evaluate import eval_loader, evaluate, predict_scores
+from actscope.engine.imprint import imprint_classifiers
 from actscope.engine.metrics import EvalReport
 from actscope.engine.trainer import TrainResult, build_model, train
 from actscope.errors import ConfigError, ModelError
@@ -136,6 +137,14 @@ def _fit(
     for key, value in data.model_kwargs.items():
         config.model_kwargs.setdefault(key, value)
     model = build_model(config, len(data.class_names), data.class_names)
+    if config.classifier_init == "class_means" and not resume:
+        imprint_classifiers(
+            model,
+            data.train,
+            len(data.class_names),
+            batch_size=config.eval_batch_size or config.batch_size,
+            device=resolve_device(config.device),
+        )
     if on_ready is not None and world.main:
         on_ready()
     # A test set of several views per sample (video clips x crops) is validated on one view
