@@ -66,9 +66,14 @@ def finished_run(out_dir: Path, config: TrainConfig) -> dict | None:
     if not (out_dir / "summary.json").is_file() or not (out_dir / "config.yaml").is_file():
         return None
     saved, wanted = load_config(out_dir / "config.yaml").to_dict(), config.to_dict()
-    # a run's saved config also holds the keyword arguments the builder filled in
-    kwargs = {k: v for k, v in saved["model_kwargs"].items() if k in wanted["model_kwargs"]}
-    if {**saved, "model_kwargs": kwargs, "out_dir": ""} != {**wanted, "out_dir": ""}:
+    # a run's saved config also holds the model keyword arguments and data options that the
+    # run filled in (from the data, or from the pretrained checkpoint's input)
+    saved["model_kwargs"] = {
+        k: v for k, v in saved["model_kwargs"].items() if k in wanted["model_kwargs"]
+    }
+    options = wanted["data"]["options"]
+    saved["data"]["options"] = {k: v for k, v in saved["data"]["options"].items() if k in options}
+    if {**saved, "out_dir": ""} != {**wanted, "out_dir": ""}:
         return None
     reports = json.loads((out_dir / "summary.json").read_text())
     return {

@@ -4,13 +4,14 @@ scratch, with 5 and 10 clips per class (issue 14).
 For each target dataset (Penn Action, official split; JHMDB, split 1), a variant of the
 default model is trained on the everyday pool *without that dataset* (so its classes are new
 to it: ``configs/everyday.yaml`` with ``data.options.sources`` lacking it), once. Then, per
-number of clips per class and seed, the few-shot recipe (``configs/few_shot.yaml``) trains on
-that many clips per class of the target's training split (drawn with the seed), once
+number of clips per class and seed, the few-shot recipe (``configs/few_shot.yaml``) trains
+on that many clips per class of the target's training split (drawn with the seed), once
 fine-tuning the variant (``pretrained``) and once from scratch with the same features and
-recipe, and tests on the target's whole test split. Each run is also scored on the
-target's training clips it did not draw (``val_top1``): a split that is not the test split,
-on which recipes (config ``overrides``, given after the options) can be compared. Prints
-each row and the mean and spread, and writes ``docs/everyday/few_shot.json``.
+recipe, and tests on the target's whole test split. Each run is also scored on the target's
+training clips it did not draw (``val_top1``): a split that is not the test split, on which
+recipes (config ``overrides``, given after the options) can be compared. A run already
+finished in ``--runs`` with the same config is reused, not retrained. Prints each row and
+the mean and spread, and writes ``docs/everyday/few_shot.json``.
 
     .venv/bin/python benchmarks/bench_few_shot.py [--targets penn-action jhmdb] \\
         [--shots 5 10] [--seeds 0 1 2] [--starts pretrained scratch] [--jobs 2] \\
@@ -43,6 +44,7 @@ from actscope.engine.evaluate import evaluate
 from actscope.engine.run import fit
 from actscope.files import write_text
 from actscope.models.registry import input_from_dict
+from bench_everyday import finished_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = {"penn-action": "official", "jhmdb": "split1"}
@@ -109,16 +111,18 @@ def few_shot(
     ]
     config = load_config(ROOT / "configs" / "few_shot.yaml", overrides)
     began = time.perf_counter()
-    run = fit(config, overwrite=True)
-    report = run.reports["test"]
+    finished = finished_run(out_dir, config)
+    if finished is None:
+        report = fit(config, overwrite=True).reports["test"]
+        finished = {"top1": {"test": report.top1}, "samples": {"test": report.num_samples}}
     return {
         "target": target,
         "shots": shots,
         "seed": seed,
         "start": start,
-        "top1": report.top1,
-        "test_clips": report.num_samples,
-        "val_top1": undrawn_top1(config, run.model_path),
+        "top1": finished["top1"]["test"],
+        "test_clips": finished["samples"]["test"],
+        "val_top1": undrawn_top1(config, out_dir / "model.pt"),
         "minutes": round((time.perf_counter() - began) / 60, 2),
     }
 
