@@ -309,6 +309,27 @@ def test_detect_with_nobody_says_so_and_reports_nothing(model, clip):
     assert "no person" in result.warnings[0]
 
 
+def test_segments_less_sure_than_the_models_unknown_threshold_are_no_action(clip, tmp_path):
+    """A model calibrated for unknown actions drops, by default, the segments it is less sure
+    of than its threshold (``predict`` would call such a clip "unknown action"); a threshold
+    given by the user still wins."""
+    from actscope.checkpoint import load_checkpoint, save_checkpoint
+    from actscope.engine.calibration import UnknownRule
+
+    checkpoint = load_checkpoint(skeleton_checkpoint(tmp_path / "tcn.pt"))
+    found = {}
+    for name, threshold in (("sure", 0.0), ("unsure", 1.01)):
+        rule = UnknownRule(threshold=threshold).to_dict()
+        save_checkpoint(dict(checkpoint, unknown=rule), tmp_path / f"{name}.pt")
+        model = Recognizer.load(tmp_path / f"{name}.pt")
+        person = ScriptedPerson(moving=between(3.0, 6.0))
+        found[name] = detect(clip, model, estimator=person).segments
+        person.reset()
+        found[f"{name}, threshold 0"] = detect(clip, model, estimator=person, threshold=0).segments
+    assert len(found["sure"]) == 1 and found["unsure"] == []
+    assert found["unsure, threshold 0"] == found["sure, threshold 0"] == found["sure"]
+
+
 def test_detect_keeps_poses_for_rendering_when_asked(model, clip):
     result = detect(clip, model, estimator=ScriptedPerson(), keep_poses=True)
     assert result.skeleton is not None and result.skeleton.num_frames == 100

@@ -265,7 +265,11 @@ def _prediction_table(results, top_k: int) -> None:
 )
 @click.option("--render", type=click.Path(dir_okay=False), help="Write an overlay video (mp4).")
 @click.option("--timeline", type=click.Path(dir_okay=False), help="Write a score plot (PNG).")
-@click.option("--threshold", type=float, help="Minimum segment score, 0-1 [default: 0.2].")
+@click.option(
+    "--threshold",
+    type=float,
+    help="Minimum segment score, 0-1 [default: the model's unknown-action confidence, else 0.2].",
+)
 @click.option("--min-duration", type=float, help="Shortest segment, seconds [default: 0.5].")
 @click.option(
     "--motion-threshold",

@@ -21,10 +21,11 @@ into segments:
    model was trained on one trimmed action per sequence; neighbours that now agree and are
    closer than ``merge_gap`` are joined.
 5. **Scoring and filters**: a segment's score is the mean probability of its label;
-   segments scoring under ``threshold`` (the model is not sure what this is) or shorter
-   than ``min_duration`` are dropped. With ``labels_per_segment > 1`` each segment is also
-   reported with its next most probable labels (for mAP evaluation), and non-maximum
-   suppression at ``nms_iou`` removes same-label duplicates.
+   segments scoring under ``threshold`` (the model is not sure what this is: by default the
+   confidence under which the model says "unknown action", when it was calibrated for one)
+   or shorter than ``min_duration`` are dropped. With ``labels_per_segment > 1`` each
+   segment is also reported with its next most probable labels (for mAP evaluation), and
+   non-maximum suppression at ``nms_iou`` removes same-label duplicates.
 """
 
 from __future__ import annotations
@@ -80,12 +81,14 @@ class DetectOptions:
     class (trained on untrimmed recordings) says itself where no action is, so by default
     it gets no motion gate and no rescoring, and a hop of a sixteenth of its window (its
     windows are labelled at their centre); other models a motion threshold of 0.5 and
-    rescoring."""
+    rescoring; and a ``threshold`` of the model's calibrated unknown-action confidence (a
+    segment it is less sure of than that is no action it knows, as ``predict`` says of a
+    clip), or 0.2 for a model without one."""
 
     window: float | None = None
     hop: float | None = None
     smooth: int = 3
-    threshold: float = 0.2
+    threshold: float | None = None
     motion_threshold: float | None = None
     motion_smooth: float = 0.5
     min_duration: float = 0.5
@@ -97,12 +100,17 @@ class DetectOptions:
     rescore_pad: float = 0.25
     rescore_max: float = 10.0
 
-    def for_model(self, background: bool, window: float | None = None) -> DetectOptions:
+    def for_model(
+        self, background: bool, window: float | None = None, unknown: float | None = None
+    ) -> DetectOptions:
         """These options with the choices left to the model made: for a model with a
         ``background`` class, ``motion_threshold`` 0, ``rescore`` off and ``hop`` a sixteenth
         of ``window`` (its window, seconds, when known); otherwise ``motion_threshold`` 0.5
-        and ``rescore`` on."""
+        and ``rescore`` on. ``threshold``: ``unknown`` (the model's calibrated unknown-action
+        confidence) when given, else 0.2."""
         changes: dict[str, Any] = {}
+        if self.threshold is None:
+            changes["threshold"] = THRESHOLD if unknown is None else min(unknown, 1.0)
         if self.motion_threshold is None:
             changes["motion_threshold"] = 0.0 if background else MOTION_THRESHOLD
         if self.rescore is None:
@@ -116,7 +124,7 @@ class DetectOptions:
             (self.window is None or self.window > 0, "window", "must be positive"),
             (self.hop is None or self.hop > 0, "hop", "must be positive"),
             (self.smooth >= 1, "smooth", "must be at least 1 window"),
-            (0 <= self.threshold <= 1, "threshold", "must be in [0, 1]"),
+            (self.threshold is None or 0 <= self.threshold <= 1, "threshold", "must be in [0, 1]"),
             (
                 self.motion_threshold is None or self.motion_threshold >= 0,
                 "motion_threshold",
@@ -184,6 +192,7 @@ class Detection:
 
 
 MOTION_THRESHOLD = 0.5
+THRESHOLD = 0.2  # least segment score of a model not calibrated for unknown actions
 """Limb lengths per second: the motion gate of models without a background class."""
 BACKGROUND_HOPS = 16
 """Windows per window length for models with a background class, whose windows are
@@ -464,7 +473,9 @@ def _for_model(options: DetectOptions, recognizer: Recognizer) -> DetectOptions:
     """``options`` with the choices left to the model made (see
     :meth:`DetectOptions.for_model`)."""
     window = recognizer.window_seconds if isinstance(recognizer, SkeletonRecognizer) else None
-    return options.for_model(background_index(recognizer.class_names) is not None, window)
+    unknown = recognizer.unknown.threshold if recognizer.unknown is not None else None
+    background = background_index(recognizer.class_names) is not None
+    return options.for_model(background, window, unknown)
 
 
 def _skeleton_model(model: str | os.PathLike | Recognizer) -> SkeletonRecognizer:
