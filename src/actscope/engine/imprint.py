@@ -6,8 +6,7 @@ gradients into the pretrained features. Set instead to each class's mean feature
 length, scaled), it starts as a nearest-class-mean classifier under cosine similarity: on 5
 Penn Action clips per class, the pretrained variant in ``benchmarks/bench_few_shot.py``
 already names 91-92% of the training clips it was not given this way, before a single step
-(three draws).
-No library provides it for arbitrary models; it is a forward hook and a mean.
+(three draws). No library provides it for arbitrary models; it is a forward hook and a mean.
 """
 
 from __future__ import annotations
@@ -35,9 +34,9 @@ def imprint_classifiers(
     device: torch.device | str = "cpu",
 ) -> None:
     """Set every classifier of ``model`` (:func:`~actscope.models.convert.classifier_names`,
-        linear layers over ``(N, D)`` features) so that class ``k``'s weight row is the unit mean
-        feature of ``dataset``'s class-``k`` samples, times ``SCALE`` over the features' mean
-        length, and its bias is 0. Classes without a sample keep their rows. ``model`` is moved
+    linear layers over ``(N, D)`` features) so that class ``k``'s weight row is the unit mean
+    feature of ``dataset``'s class-``k`` samples, times ``SCALE`` over the features' mean
+    length, and its bias is 0. Classes without a sample keep their rows. ``model`` is moved
     to ``device``."""
     heads = {name: model.get_submodule(name) for name in classifier_names(model)}
     if not all(isinstance(head, nn.Linear) for head in heads.values()):

@@ -192,8 +192,9 @@ class Detection:
 
 
 MOTION_THRESHOLD = 0.5
-THRESHOLD = 0.2  # least segment score of a model not calibrated for unknown actions
 """Limb lengths per second: the motion gate of models without a background class."""
+THRESHOLD = 0.2
+"""Least segment score of a model not calibrated for unknown actions."""
 BACKGROUND_HOPS = 16
 """Windows per window length for models with a background class, whose windows are
 labelled at their centre: a sixteenth of a 4 s window is 0.25 s."""
